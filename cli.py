@@ -1,0 +1,1 @@
+"""echelon command line (placeholder until scenarios land)."""
