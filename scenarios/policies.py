@@ -1,0 +1,234 @@
+"""Classical replenishment policies, batched over sample paths.
+
+Every family orders per node and SKU from an inventory position, then splits
+the order over the node's inbound arcs (:func:`~scenarios.policy.to_arc_orders`):
+
+* ``base-stock`` -- order up to ``S`` from the local inventory position.
+* ``echelon-base-stock`` -- order up to ``S`` from the echelon inventory
+  position (Clark & Scarf 1960; optimal for serial systems, Chen & Zheng 1994).
+  Tree-shaped networks only.
+* ``sS`` -- (s, S): when the position is at or below ``s``, order up to ``S``.
+* ``sQ`` -- (s, Q), also called (R, Q): when the position is at or below
+  ``s``, order the smallest multiple of ``Q`` that lifts it above ``s``.
+
+Parameters are given per node (one value per node, in the spec's node order)
+and spread over SKUs by each SKU's share of the node's mean demand; arrays
+shaped ``(nodes, skus)`` set every SKU directly. Add a leading path axis
+``(paths, nodes, skus)`` for per-path values (how the tuner evaluates many
+candidates in one run) or pass ``by_period=True`` with a leading period axis.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from scenarios.errors import SpecError
+from scenarios.network import Network
+from scenarios.policy import to_arc_orders
+
+if TYPE_CHECKING:
+    from scenarios.simulator import State
+    from scenarios.spec import Spec
+
+__all__ = ["BaseStock", "EchelonBaseStock", "SS", "SQ", "FAMILIES", "ParametricPolicy",
+           "make_policy", "parse_policy"]
+
+
+class ParametricPolicy(ABC):
+    """A policy family with named per-node parameters.
+
+    :param by_period: parameters carry a leading period axis (period ``t``
+        uses index ``t``, the last one after the end).
+    :param params: ``name=values`` for each of the family's ``param_names``.
+    """
+
+    name: ClassVar[str]
+    param_names: ClassVar[tuple[str, ...]]
+    needs_tree: ClassVar[bool] = False
+
+    def __init__(self, by_period: bool = False, **params: np.ndarray | list[float] | float) -> None:
+        missing = [p for p in self.param_names if p not in params]
+        unknown = [p for p in params if p not in self.param_names]
+        if unknown or missing:
+            bad = unknown[0] if unknown else missing[0]
+            raise SpecError(f"policy.{bad}", f"{self.name} takes parameters {', '.join(self.param_names)}"
+                            f"; {'unknown' if unknown else 'missing'}: {bad}")
+        self.by_period = by_period
+        self.params = {k: np.asarray(v, dtype=float) for k, v in params.items()}
+        for k, v in self.params.items():
+            if not np.all(np.isfinite(v)):
+                raise SpecError(f"policy.{k}", f"must be finite numbers, got {v.tolist()}")
+        self._check()
+        self._levels: dict[str, np.ndarray] = {}
+
+    def _check(self) -> None:
+        """Family-specific parameter rules."""
+
+    def __repr__(self) -> str:
+        values = ",".join(f"{k}={np.round(v, 3).tolist()}" for k, v in self.params.items())
+        return f"{self.name}({values})"
+
+    def describe(self) -> dict[str, list]:
+        """Parameters as plain lists (for JSON)."""
+        return {k: np.round(v, 6).tolist() for k, v in self.params.items()}
+
+    def reset(self, network: Network, n_paths: int) -> None:
+        """Expand per-node parameters to ``(..., nodes, skus)`` for ``network``."""
+        if self.needs_tree:
+            network.spec.require_tree(self.name)
+        self.network = network
+        N, K = network.n_nodes, network.n_skus
+        rate = network.demand_rate
+        total = rate.sum(axis=1, keepdims=True)
+        share = np.where(total > 0, rate / np.where(total > 0, total, 1.0), 1.0 / K)  # (N, K)
+        self._levels = {}
+        for k, v in self.params.items():
+            lead = v.shape[:1] if self.by_period else ()
+            body = v.shape[len(lead):]
+            if body[-1:] == (N,):
+                v = v[..., None] * share
+            elif body[-2:] != (N, K):
+                raise SpecError(f"policy.{k}", f"needs one value per node ({N}: "
+                                f"{', '.join(network.spec.node_ids)}), got shape {v.shape}")
+            self._levels[k] = v
+
+    def level(self, name: str, t: int) -> np.ndarray:
+        """Parameter ``name`` for period ``t``, broadcastable to ``(paths, nodes, skus)``."""
+        v = self._levels[name]
+        return v[min(t, len(v) - 1)] if self.by_period else v
+
+    def position(self, state: State) -> np.ndarray:
+        """The inventory position the family orders from, ``(paths, nodes, skus)``."""
+        return state.inventory_position
+
+    @abstractmethod
+    def node_orders(self, position: np.ndarray, t: int) -> np.ndarray:
+        """Order per node and SKU ``(paths, nodes, skus)`` from the position."""
+
+    def act(self, state: State, t: int) -> np.ndarray:
+        """Orders ``(paths, arcs, skus)`` for period ``t``."""
+        return to_arc_orders(self.network, np.maximum(self.node_orders(self.position(state), t), 0.0))
+
+
+class BaseStock(ParametricPolicy):
+    """Order up to ``S`` from the local inventory position: ``q = max(S - IP, 0)``."""
+
+    name = "base-stock"
+    param_names = ("S",)
+
+    def node_orders(self, position: np.ndarray, t: int) -> np.ndarray:
+        """``S - IP``."""
+        return self.level("S", t) - position
+
+
+class EchelonBaseStock(BaseStock):
+    """Order up to ``S`` from the echelon inventory position (Clark & Scarf 1960)."""
+
+    name = "echelon-base-stock"
+    needs_tree = True
+
+    def position(self, state: State) -> np.ndarray:
+        """Echelon inventory position."""
+        return state.echelon_position
+
+
+class SS(ParametricPolicy):
+    """(s, S): if ``IP <= s`` order ``S - IP``, else nothing. Needs ``s <= S``."""
+
+    name = "sS"
+    param_names = ("s", "S")
+
+    def _check(self) -> None:
+        s, S = np.broadcast_arrays(self.params["s"], self.params["S"])
+        if np.any(s > S):
+            raise SpecError("policy.s", f"reorder point s must be <= order-up-to S, got s={s.tolist()} "
+                            f"and S={S.tolist()}")
+
+    def node_orders(self, position: np.ndarray, t: int) -> np.ndarray:
+        """``S - IP`` where ``IP <= s``."""
+        return np.where(position <= self.level("s", t), self.level("S", t) - position, 0.0)
+
+
+class SQ(ParametricPolicy):
+    """(s, Q) / (R, Q): if ``IP <= s`` order ``n Q`` with the smallest ``n`` making ``IP + n Q > s``."""
+
+    name = "sQ"
+    param_names = ("s", "Q")
+
+    def _check(self) -> None:
+        if np.any(self.params["Q"] <= 0):
+            raise SpecError("policy.Q", f"order quantity Q must be > 0, got {self.params['Q'].tolist()}")
+
+    def node_orders(self, position: np.ndarray, t: int) -> np.ndarray:
+        """``n Q`` with ``n = floor((s - IP) / Q) + 1`` where ``IP <= s``."""
+        s, Q = self.level("s", t), self.level("Q", t)
+        batches = np.floor((s - position) / Q + 1e-9) + 1
+        return np.where(position <= s, batches * Q, 0.0)
+
+
+FAMILIES: dict[str, type[ParametricPolicy]] = {
+    cls.name: cls for cls in (BaseStock, EchelonBaseStock, SS, SQ)
+}
+_ALIASES = {"ss": "sS", "s-s": "sS", "sq": "sQ", "rq": "sQ", "r-q": "sQ", "s-q": "sQ"}
+
+
+def _family(name: str) -> str:
+    key = name.strip()
+    key = _ALIASES.get(key.lower(), key)
+    if key not in FAMILIES:
+        raise SpecError("policy", f"unknown policy {name!r}; known: {', '.join(FAMILIES)}")
+    return key
+
+
+def parse_policy(text: str) -> tuple[str, dict[str, list[float]] | None]:
+    """Parse ``NAME`` or ``NAME:key=v1,v2,...;key2=...``.
+
+    Values are one per node, in the scenario's node order. Several parameters
+    are separated by ``;`` or by a new ``key=`` (``sS:s=3,4,S=8,9``).
+
+    :return: ``(family, params)``; ``params`` is ``None`` for a bare name (tune it).
+    """
+    name, _, rest = text.partition(":")
+    family = _family(name)
+    if not rest.strip():
+        return family, None
+    params: dict[str, list[float]] = {}
+    key = None
+    for token in rest.replace(";", ",").split(","):
+        token = token.strip()
+        if not token:
+            continue
+        if "=" in token:
+            key, _, token = token.partition("=")
+            key = key.strip()
+            if key in params:
+                raise SpecError(f"policy.{key}", "given twice")
+            params[key] = []
+        if key is None:
+            raise SpecError("policy", f"expected key=values after ':' in {text!r}")
+        try:
+            params[key].append(float(token))
+        except ValueError:
+            raise SpecError(f"policy.{key}", f"{token!r} is not a number") from None
+    return family, params
+
+
+def make_policy(spec: Spec, family: str, params: dict[str, list[float] | np.ndarray]) -> ParametricPolicy:
+    """Build a classical policy for ``spec``, checking parameter counts and the network shape.
+
+    :raises SpecError: wrong count of values, invalid values, or an echelon
+        policy on a non-tree network.
+    """
+    cls = FAMILIES[_family(family)]
+    if cls.needs_tree:
+        spec.require_tree(cls.name)
+    n = len(spec.nodes)
+    for k, v in params.items():
+        arr = np.asarray(v, dtype=float)
+        if arr.ndim == 1 and arr.shape[0] != n:
+            raise SpecError(f"policy.{k}", f"needs {n} values, one per node "
+                            f"({', '.join(spec.node_ids)}), got {arr.shape[0]}")
+    return cls(**params)
