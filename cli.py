@@ -1,1 +1,268 @@
-"""echelon command line (placeholder until scenarios land)."""
+"""The ``echelon`` command line: thin typer commands over the library.
+
+Heavy packages are imported inside commands so ``echelon --help`` is fast.
+Known errors (a bad scenario file, option or policy) print one line naming
+the field and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="echelon",
+    help="Multi-echelon inventory replenishment: simulate, tune and compare policies on common "
+    "random numbers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+scenarios_app = typer.Typer(help="List and show built-in scenarios.", no_args_is_help=True)
+app.add_typer(scenarios_app, name="scenarios")
+
+ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
+                                          help="Built-in scenario name or path of a TOML file.")]
+PathsOpt = Annotated[int, typer.Option(help="Number of sample paths (Monte Carlo replications).")]
+PeriodsOpt = Annotated[int | None, typer.Option(help="Periods measured per path, after the "
+                                                "scenario's warm-up [default: the scenario's horizon].")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of the sample paths; same seed, same numbers.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+
+
+def _stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn known input errors into one line on stderr and exit code 2."""
+    from scenarios.errors import SpecError
+
+    try:
+        yield
+    except SpecError as err:
+        _stderr().print(f"[bold red]error:[/] {err}", highlight=False)
+        raise typer.Exit(code=2) from None
+
+
+def _check_positive(name: str, value: int | None) -> None:
+    from scenarios.errors import SpecError
+
+    if value is not None and value < 1:
+        raise SpecError(f"--{name}", f"must be >= 1, got {value}")
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
+
+
+@scenarios_app.command("list")
+def scenarios_list(as_json: JsonOpt = False) -> None:
+    """List the built-in scenarios."""
+    from scenarios import builtin
+
+    rows = []
+    for name in builtin.names():
+        spec = builtin.get(name)
+        rows.append({"name": name, "nodes": len(spec.nodes), "arcs": len(spec.arcs),
+                     "skus": len(spec.skus), "demands": len(spec.demands), "timing": spec.timing,
+                     "shortage": spec.shortage, "known_optimum": spec.known_optimum,
+                     "description": spec.description})
+    if as_json:
+        _print_json({"scenarios": rows})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Built-in scenarios")
+    for col in ("name", "nodes", "skus", "demands", "timing", "shortage", "known optimum"):
+        table.add_column(col, justify="left" if col in ("name", "timing", "shortage") else "right")
+    for r in rows:
+        table.add_row(r["name"], str(r["nodes"]), str(r["skus"]), str(r["demands"]), r["timing"],
+                      r["shortage"], "" if r["known_optimum"] is None else f"{r['known_optimum']:g}")
+    Console().print(table)
+
+
+@scenarios_app.command("show")
+def scenarios_show(name: Annotated[str, typer.Argument(help="Built-in name or TOML path.")]) -> None:
+    """Print a scenario as TOML (save it, edit it, pass the file to --scenario)."""
+    with _user_errors():
+        from scenarios.spec import dumps, load
+
+        sys.stdout.write(dumps(load(name)))
+
+
+@app.command()
+def simulate(
+    scenario: ScenarioOpt,
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Policy: NAME (tuned) or "
+                                        "NAME:key=v1,v2,... with one value per node.")],
+    paths: PathsOpt = 100,
+    periods: PeriodsOpt = None,
+    seed: SeedOpt = 0,
+    path: Annotated[int, typer.Option(help="Which sample path to show period by period.")] = 0,
+    show: Annotated[int, typer.Option(help="Periods to show in the table.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate one policy and show one sample path period by period, with the KPIs over all paths."""
+    with _user_errors():
+        from scenarios.errors import SpecError
+        from scenarios.evaluate import evaluate
+        from scenarios.spec import load
+        from scenarios.simulator import simulate as run_sim
+
+        _check_positive("paths", paths)
+        _check_positive("periods", periods)
+        if not 0 <= path < paths:
+            raise SpecError("--path", f"must be in [0, {paths - 1}], got {path}")
+        spec = load(scenario)
+        result = evaluate(spec, [policy], paths=paths, periods=periods, seed=seed,
+                          progress=_progress(as_json))[0]
+        from scenarios.paths import SamplePaths
+        from scenarios.policies import make_policy
+
+        sample = SamplePaths.draw(spec, paths, periods, seed=seed).subset(slice(path, path + 1))
+        run = run_sim(spec, sample, make_policy(spec, result.family, result.params), record=True)
+        rows = []
+        for t in range(sample.warmup, sample.n_periods):
+            rows.append({
+                "period": t - sample.warmup,
+                "stock": run.trace["stock"][0, t + 1].sum(-1).tolist(),
+                "orders": run.trace["orders"][0, t].sum(-1).tolist(),
+                "demand": float(run.flows["demand"][0, t]),
+                "backlog": float(run.flows["backlog"][0, t]),
+                "lost": float(run.flows["lost"][0, t]),
+                "cost": float(run.total_cost[0, t]),
+            })
+    if as_json:
+        _print_json({"scenario": spec.name, "policy": result.to_dict(spec.known_optimum),
+                     "path": path, "periods": rows})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{spec.name} · {policy} · path {path} (first {min(show, len(rows))} periods)")
+    table.add_column("t", justify="right")
+    table.add_column("demand", justify="right")
+    table.add_column("stock by node: " + " ".join(spec.node_ids))
+    table.add_column("orders by arc")
+    table.add_column("backlog" if spec.shortage == "backlog" else "lost", justify="right")
+    table.add_column("cost", justify="right")
+    for r in rows[:show]:
+        table.add_row(str(r["period"]), f"{r['demand']:.4g}", " ".join(f"{v:.4g}" for v in r["stock"]),
+                      " ".join(f"{v:.4g}" for v in r["orders"]),
+                      f"{r['backlog'] if spec.shortage == 'backlog' else r['lost']:.4g}",
+                      f"{r['cost']:.4g}")
+    console = Console()
+    console.print(table)
+    _kpi_table(spec, [result], paths, console)
+
+
+def _progress(quiet: bool) -> Callable[[str], None] | None:
+    if quiet:
+        return None
+    console = _stderr()
+    return lambda message: console.print(f"[dim]… {message}[/]", highlight=False)
+
+
+def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
+    from rich.table import Table
+
+    optimum = spec.known_optimum
+    table = Table(title=f"{spec.name}: {paths} paths, mean ± 95% CI half-width, per period")
+    for col in ("policy", "cost/period", "vs first", "fill rate", "CSL", "avg inventory", "waste",
+                "bullwhip", *(("gap to optimum",) if optimum else ())):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for r in results:
+        k = r.kpis
+        label = r.label + ("" if not r.tuning else " (tuned)")
+        params = "; ".join(f"{n}={','.join(f'{x:.4g}' for x in v)}" for n, v in r.params.items())
+        table.add_row(
+            f"{label}\n[dim]{params}[/]", str(k["cost_per_period"]),
+            "" if r.difference is None else str(r.difference),
+            f"{k['fill_rate'].mean:.2%}", f"{k['cycle_service_level'].mean:.2%}",
+            f"{k['average_inventory'].mean:.4g}", f"{k['waste'].mean:.3g}",
+            f"{k['bullwhip'].mean:.3g}",
+            *((f"{k['cost_per_period'].mean / optimum - 1:+.2%}",) if optimum else ()),
+        )
+    console.print(table)
+    if optimum:
+        console.print(f"[dim]known optimum: {optimum:g} per period ({spec.name})[/]")
+
+
+@app.command()
+def evaluate(
+    scenario: ScenarioOpt,
+    policy: Annotated[list[str], typer.Option("--policy", "-p", help="Policy, repeatable: NAME "
+                                              "(tuned on separate training paths) or "
+                                              "NAME:key=v1,v2,... with one value per node. Families: "
+                                              "base-stock, echelon-base-stock, sS, sQ.")],
+    paths: PathsOpt = 1000,
+    periods: PeriodsOpt = None,
+    seed: SeedOpt = 0,
+    train_paths: Annotated[int, typer.Option(help="Training paths for tuned policies.")] = 200,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare policies on the same sample paths: KPIs with 95% CIs and paired differences."""
+    with _user_errors():
+        from scenarios.evaluate import evaluate as run_eval
+        from scenarios.spec import load
+
+        _check_positive("paths", paths)
+        _check_positive("periods", periods)
+        _check_positive("train-paths", train_paths)
+        spec = load(scenario)
+        results = run_eval(spec, policy, paths=paths, periods=periods, seed=seed,
+                           train_paths=train_paths, progress=_progress(as_json))
+    measured = results[0].run.total_cost.shape[1] - results[0].run.warmup
+    if as_json:
+        _print_json({"scenario": spec.name, "paths": paths, "periods": measured,
+                     "warmup": results[0].run.warmup, "seed": seed,
+                     "known_optimum": spec.known_optimum,
+                     "results": [r.to_dict(spec.known_optimum) for r in results]})
+        return
+    from rich.console import Console
+
+    _kpi_table(spec, results, paths, Console())
+
+
+@app.command()
+def demo(
+    scenario: ScenarioOpt = "serial-3",
+    paths: PathsOpt = 1000,
+    seed: SeedOpt = 0,
+) -> None:
+    """Tune the classical policies on a built-in scenario and compare them (what `make demo` runs)."""
+    with _user_errors():
+        from rich.console import Console
+
+        from scenarios.evaluate import evaluate as run_eval
+        from scenarios.spec import load
+
+        spec = load(scenario)
+        families = ["base-stock", "sS", "sQ"]
+        if spec.is_tree:
+            families.insert(0, "echelon-base-stock")
+        console = Console()
+        console.print(f"[bold]echelon demo[/] · {spec.name}: {spec.description}")
+        results = run_eval(spec, families, paths=paths, seed=seed, progress=_progress(False))
+        _kpi_table(spec, results, paths, console)

@@ -38,6 +38,7 @@ def serial_3() -> Spec:
         integer=False,
         horizon=300,
         warmup=20,
+        known_optimum=47.67,
         nodes=(
             Node("stage1", holding_cost=7.0, initial_inventory=round(local[0], 2)),
             Node("stage2", holding_cost=4.0, initial_inventory=round(local[1], 2)),
@@ -66,6 +67,7 @@ def lost_sales_poisson() -> Spec:
         shortage="lost-sales",
         horizon=1000,
         warmup=50,
+        known_optimum=6.0936,
         nodes=(Node("store", holding_cost=1.0, initial_inventory=10.0),),
         arcs=(Arc(EXTERNAL, "store", lead_time=_fixed(2)),),
         demands=(Demand("store", "item", DemandProcess(kind="poisson", mean=5.0), shortage_cost=9.0),),

@@ -267,6 +267,8 @@ class Spec:
         above it are scaled down.
     :param correlation: equicorrelation ``rho`` between demand streams.
     :param randomisation: ranges drawn per sample path (domain randomisation).
+    :param known_optimum: published optimal cost per period, if any (source in
+        ``description``); results report their gap to it.
     :param description: what the scenario is, with its source.
     :param notes: conventions worth knowing (cost accounting, references).
     """
@@ -286,6 +288,7 @@ class Spec:
     budget: float | None = None
     correlation: float = 0.0
     randomisation: ScenarioDistribution | None = None
+    known_optimum: float | None = None
     description: str = ""
     notes: str = ""
 
@@ -302,6 +305,7 @@ class Spec:
         if not 0 < self.discount <= 1:
             raise SpecError("discount", f"must be in (0, 1], got {self.discount}")
         _check_nonneg("budget", self.budget)
+        _check_nonneg("known_optimum", self.known_optimum)
         if not 0 <= self.correlation < 1:
             raise SpecError("correlation", f"must be in [0, 1), got {self.correlation}")
         if not self.skus:

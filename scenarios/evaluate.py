@@ -1,0 +1,125 @@
+"""Evaluate policies side by side on the same sample paths.
+
+A policy is given as text -- ``NAME`` (tuned on separate training paths) or
+``NAME:key=v1,v2,...`` (one value per node) -- or as any object implementing
+:class:`~scenarios.policy.Policy`. Every policy runs on the same test
+:class:`~scenarios.paths.SamplePaths` (common random numbers), so differences
+are paired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scenarios.errors import SpecError
+from scenarios.kpis import Estimate, kpis, paired_difference
+from scenarios.network import Network
+from scenarios.paths import SamplePaths
+from scenarios.policies import make_policy, parse_policy
+from scenarios.policy import Policy
+from scenarios.simulator import Run, simulate
+from scenarios.spec import Spec
+from scenarios.tuning import TuneResult, tune
+
+__all__ = ["PolicyResult", "evaluate", "train_seed"]
+
+
+@dataclass
+class PolicyResult:
+    """One policy's outcome on the test paths.
+
+    :param label: what the user asked for (``"sS"``, ``"base-stock:S=..."``).
+    :param family: policy family or class name.
+    :param params: the parameters used (tuned ones for a bare name).
+    :param kpis: KPI name -> :class:`~scenarios.kpis.Estimate` (cost parts as ``cost.<part>``).
+    :param run: the full simulation output.
+    :param tuning: how the parameters were found, for tuned policies.
+    :param difference: paired cost difference against the first policy.
+    """
+
+    label: str
+    family: str
+    params: dict[str, Any]
+    kpis: dict[str, Estimate]
+    run: Run
+    tuning: TuneResult | None = None
+    difference: Estimate | None = field(default=None)
+
+    def to_dict(self, known_optimum: float | None = None) -> dict[str, Any]:
+        """The JSON contract of ``echelon evaluate``: ``policy``, ``params``,
+        ``cost_per_period`` (``mean``, ``ci95``), ``fill_rate``, the other KPIs
+        and ``cost_parts``; plus ``tuning`` and ``gap_to_optimum`` when known."""
+        out: dict[str, Any] = {"policy": self.label, "family": self.family, "params": self.params}
+        for k, v in self.kpis.items():
+            if not k.startswith("cost."):
+                out[k] = v.to_dict()
+        out["cost_parts"] = {k[5:]: v.to_dict() for k, v in self.kpis.items() if k.startswith("cost.")}
+        if self.difference is not None:
+            out["difference_vs_first"] = self.difference.to_dict()
+        if known_optimum:
+            out["gap_to_optimum"] = self.kpis["cost_per_period"].mean / known_optimum - 1
+        if self.tuning is not None:
+            t = self.tuning
+            out["tuning"] = {"train_cost": t.train_cost, "evaluations": t.evaluations,
+                             "seconds": round(t.seconds, 3)}
+        return out
+
+
+def train_seed(seed: int) -> int:
+    """The seed of the training paths that go with test seed ``seed`` (never equal to it)."""
+    return int(np.random.SeedSequence([seed, 0x7E57]).generate_state(1)[0])
+
+
+def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
+             periods: int | None = None, seed: int = 0, train_paths: int = 200,
+             train_periods: int | None = None,
+             progress: Callable[[str], None] | None = None) -> list[PolicyResult]:
+    """Run each policy on the same test paths and compute KPIs with 95% CIs.
+
+    :param spec: the scenario.
+    :param policies: policy texts or :class:`Policy` objects.
+    :param paths: number of test paths.
+    :param periods: periods measured (default ``spec.horizon``).
+    :param seed: seed of the test paths; tuning uses ``train_seed(seed)``.
+    :param train_paths: paths for tuning bare policy names.
+    :param train_periods: periods per training path (default: ``periods``).
+    :param progress: called with a short message before each step.
+    :raises SpecError: a bad policy text or parameter.
+    """
+    if not policies:
+        raise SpecError("policy", "give at least one policy")
+    parsed = [parse_policy(p) if isinstance(p, str) else p for p in policies]  # fail fast
+    for item in parsed:
+        if isinstance(item, tuple) and item[1] is not None:
+            make_policy(spec, *item)
+    test = SamplePaths.draw(spec, paths, periods, seed=seed)
+    train: SamplePaths | None = None
+    network = Network(spec)
+    results: list[PolicyResult] = []
+    for label, item in zip(policies, parsed):
+        tuning = None
+        if isinstance(item, tuple):
+            family, params = item
+            if params is None:
+                if train is None:
+                    train = SamplePaths.draw(spec, train_paths, train_periods or periods, seed=train_seed(seed))
+                if progress:
+                    progress(f"tuning {family} on {train_paths} training paths")
+                tuning = tune(spec, family, train)
+                params = tuning.params
+            policy = make_policy(spec, family, params)
+            shown = {k: list(map(float, v)) for k, v in params.items()}
+        else:
+            policy, family = item, type(item).__name__
+            shown = policy.describe() if hasattr(policy, "describe") else {}
+        if progress:
+            progress(f"simulating {label} on {paths} paths")
+        run = simulate(spec, test, policy, network=network)
+        results.append(PolicyResult(str(label), family, shown, kpis(run), run, tuning))
+    for r in results[1:]:
+        r.difference = paired_difference(r.run, results[0].run)
+    return results
