@@ -48,6 +48,7 @@ class ParametricPolicy(ABC):
     name: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]]
     needs_tree: ClassVar[bool] = False
+    echelon: ClassVar[bool] = False
 
     def __init__(self, by_period: bool = False, **params: np.ndarray | list[float] | float) -> None:
         missing = [p for p in self.param_names if p not in params]
@@ -109,8 +110,25 @@ class ParametricPolicy(ABC):
         """Order per node and SKU ``(paths, nodes, skus)`` from the position."""
 
     def act(self, state: State, t: int) -> np.ndarray:
-        """Orders ``(paths, arcs, skus)`` for period ``t``."""
-        return to_arc_orders(self.network, np.maximum(self.node_orders(self.position(state), t), 0.0))
+        """Orders ``(paths, arcs, skus)`` for period ``t``.
+
+        Nodes order level by level, customers first, and a supplier's local
+        position already counts the orders its customers place this period
+        (as in stockpyl's and most textbook simulations); without that, every
+        echelon would react one period late. Echelon positions are unchanged
+        by orders placed inside the echelon, so echelon policies order at once.
+        """
+        net = self.network
+        position = self.position(state)
+        if self.echelon:
+            return to_arc_orders(net, np.maximum(self.node_orders(position, t), 0.0))
+        orders = np.zeros(state.owed.shape)
+        for level in net.levels:
+            placed = to_arc_orders(net, np.maximum(self.node_orders(position, t), 0.0))
+            mine = np.isin(net.customer, level)
+            orders[:, mine] = placed[:, mine]
+            position = position - net.at_suppliers(np.where(mine[None, :, None], placed, 0.0))
+        return orders
 
 
 class BaseStock(ParametricPolicy):
@@ -129,6 +147,7 @@ class EchelonBaseStock(BaseStock):
 
     name = "echelon-base-stock"
     needs_tree = True
+    echelon = True
 
     def position(self, state: State) -> np.ndarray:
         """Echelon inventory position."""

@@ -54,6 +54,8 @@ class State:
         bucket 0 expiring first.
     :param pipeline: ``(paths, arcs, slots, skus)`` in transit, by arrival
         period modulo ``slots``.
+    :param in_transit: ``(paths, arcs, skus)`` the pipeline summed over slots
+        (kept up to date by the simulator).
     :param owed: ``(paths, arcs, skus)`` ordered but not yet shipped.
     :param backlog: ``(paths, demands)`` external demand owed.
     :param goodwill: ``(paths, demands)`` demand multiplier (1: none lost).
@@ -65,6 +67,7 @@ class State:
     t: int
     on_hand: np.ndarray
     pipeline: np.ndarray
+    in_transit: np.ndarray
     owed: np.ndarray
     backlog: np.ndarray
     goodwill: np.ndarray
@@ -79,17 +82,12 @@ class State:
         on_hand[:, :, np.arange(K), network.fresh_bucket] = network.initial_inventory
         return cls(network, paths, 0, on_hand,
                    np.zeros((P, E, network.max_lead_time + 1, K)), np.zeros((P, E, K)),
-                   np.zeros((P, D)), np.ones((P, D)), np.zeros((P, D)))
+                   np.zeros((P, E, K)), np.zeros((P, D)), np.ones((P, D)), np.zeros((P, D)))
 
     @property
     def stock(self) -> np.ndarray:
-        """``(paths, nodes, skus)`` on hand, all ages."""
-        return self.on_hand.sum(axis=-1)
-
-    @property
-    def in_transit(self) -> np.ndarray:
-        """``(paths, arcs, skus)`` shipped, not yet arrived."""
-        return self.pipeline.sum(axis=2)
+        """``(paths, nodes, skus)`` on hand, all ages (a read-only view when nothing perishes)."""
+        return self.on_hand[..., 0] if self.on_hand.shape[-1] == 1 else self.on_hand.sum(axis=-1)
 
     @property
     def external_backlog(self) -> np.ndarray:
@@ -106,8 +104,8 @@ class State:
         - owed by it to its customers - external backlog.
         """
         net = self.network
-        inbound = np.einsum("pek,en->pnk", self.in_transit + self.owed, net.customer_matrix)
-        outbound = np.einsum("pek,en->pnk", self.owed, net.supplier_matrix)
+        inbound = net.at_customers(self.in_transit + self.owed)
+        outbound = net.at_suppliers(self.owed)
         return self.stock + inbound - outbound - self.external_backlog
 
     @property
@@ -117,7 +115,7 @@ class State:
         The sum of local inventory positions over the node and everything
         downstream of it (Clark & Scarf 1960).
         """
-        return np.einsum("pjk,ij->pik", self.inventory_position, self.network.downstream)
+        return self.network.downstream @ self.inventory_position
 
 
 @dataclass
@@ -185,6 +183,9 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
     integer_stream = np.array([d.process.integer for d in spec.demands])
     sup = np.maximum(net.supplier, 0)  # external arcs read node 0, then are masked
     prio_alloc = net.priority_allocation[sup] & ~net.external
+    has_moq = bool((net.moq > 0).any())
+    has_arc_cap = bool(np.isfinite(net.capacity).any() or paths.disrupted.any())
+    has_prod_cap = bool(np.isfinite(net.production_capacity).any())
     paths_idx = np.arange(P)[:, None]
     arcs_idx = np.arange(E)[None, :]
 
@@ -205,12 +206,15 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
     def take_oldest(amount: np.ndarray) -> None:
         """Remove ``amount`` ``(P, N, K)`` from on-hand stock, oldest first."""
         on_hand = state.on_hand
+        if on_hand.shape[-1] == 1:  # nothing perishes: one bucket
+            on_hand[..., 0] -= np.minimum(amount, on_hand[..., 0])
+            return
         before = np.cumsum(on_hand, axis=-1) - on_hand
         on_hand -= np.clip(amount[..., None] - before, 0.0, on_hand)
 
     def receive(arrivals: np.ndarray, t: int) -> None:
         """Put arc arrivals ``(P, E, K)`` on hand, refusing what exceeds storage."""
-        incoming = np.einsum("pek,en->pnk", arrivals, net.customer_matrix)
+        incoming = net.at_customers(arrivals)
         if np.isfinite(net.storage_capacity).any():
             room = np.maximum(net.storage_capacity[None] - state.stock.sum(-1), 0.0)  # (P, N)
             total = incoming.sum(-1)
@@ -233,8 +237,9 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
                              f"expected (paths, arcs, skus) = {(P, E, K)}")
         if net.integer:
             orders = np.rint(orders)
-        orders = np.where((orders > 0) & (orders < net.moq[None, :, None]), net.moq[None, :, None],
-                          orders)
+        if has_moq:
+            moq = net.moq[None, :, None]
+            orders = np.where((orders > 0) & (orders < moq), moq, orders)
         if spec.budget is not None:
             spend = (orders * net.unit_cost[None, :, None]).sum(axis=(1, 2))
             scale = np.minimum(1.0, spec.budget / np.maximum(spend, _EPS))
@@ -245,10 +250,12 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
         flows["external_orders"][:, t] += orders[:, net.external].sum(axis=(1, 2))
 
         request = state.owed + orders
-        arc_cap = np.where(paths.disrupted[:, t], 0.0, net.capacity[None])  # (P, E)
-        total = request.sum(-1)
-        request = request * np.where(total > arc_cap, arc_cap / np.maximum(total, _EPS), 1.0)[..., None]
-        if np.isfinite(net.production_capacity).any():
+        if has_arc_cap:
+            arc_cap = np.where(paths.disrupted[:, t], 0.0, net.capacity[None])  # (P, E)
+            total = request.sum(-1)
+            request = request * np.where(total > arc_cap, arc_cap / np.maximum(total, _EPS),
+                                         1.0)[..., None]
+        if has_prod_cap:
             inbound = request.sum(-1) @ net.customer_matrix  # (P, N)
             cap = net.production_capacity[None]
             factor = np.where(inbound > cap, cap / np.maximum(inbound, _EPS), 1.0)
@@ -257,27 +264,31 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
             request = _floor(request)
 
         available = state.stock[:, sup]  # (P, E, K) supplier's stock seen by each arc
-        wanted = np.einsum("pek,en->pnk", request, net.supplier_matrix)[:, sup]
+        wanted = net.at_suppliers(request)[:, sup]
         proportional = request * np.where(wanted > available, available / np.maximum(wanted, _EPS), 1.0)
         if net.integer:
             proportional = _floor(proportional)
-        queued = np.einsum("ef,pek->pfk", net.before, request)
-        by_priority = np.clip(available - queued, 0.0, request)
-        sent = np.where(prio_alloc[None, :, None], by_priority, proportional)
+        sent = proportional
+        if prio_alloc.any():
+            by_priority = np.clip(available - net.queue_matrix @ request, 0.0, request)
+            sent = np.where(prio_alloc[None, :, None], by_priority, sent)
         sent = np.where(net.external[None, :, None], request, sent)
-        shipped_out = np.einsum("pek,en->pnk", sent, net.supplier_matrix)
+        shipped_out = net.at_suppliers(sent)
         take_oldest(shipped_out)
 
         unsent = state.owed + orders - sent
         state.owed = unsent if net.internal_backlog else np.zeros_like(unsent)
         arriving = sent * net.yield_rate[net.customer][None, :, None]
-        costs["ordering"][:, t] += (sent * net.unit_cost[None, :, None]).sum(axis=(1, 2))
-        costs["transport"][:, t] += (sent * net.transport_cost[None, :, None]).sum(axis=(1, 2))
-        costs["operating"][:, t] += (sent * net.operating_cost[net.customer][None, :, None]).sum(axis=(1, 2))
+        sent_per_arc = sent.sum(-1)  # (P, E)
+        costs["ordering"][:, t] += sent_per_arc @ net.unit_cost
+        costs["transport"][:, t] += sent_per_arc @ net.transport_cost
+        costs["operating"][:, t] += sent_per_arc @ net.operating_cost[net.customer]
 
         lead = paths.lead_time[:, t]  # (P, E)
         now = (lead == 0)[..., None]
-        state.pipeline[paths_idx, arcs_idx, (t + lead) % W] += np.where(now, 0.0, arriving)
+        later = np.where(now, 0.0, arriving)
+        state.pipeline[paths_idx, arcs_idx, (t + lead) % W] += later
+        state.in_transit += later
         if record:
             trace["orders"][:, t] = orders
             trace["sent"][:, t] = arriving
@@ -329,6 +340,7 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
         slot = t % W
         arrivals = state.pipeline[:, :, slot].copy()
         state.pipeline[:, :, slot] = 0.0
+        state.in_transit -= arrivals
         receive(arrivals, t)
         if record:
             trace["arrived"][:, t] += arrivals

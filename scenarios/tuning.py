@@ -167,8 +167,16 @@ def tune(spec: Spec, family: str, paths: SamplePaths, *, max_iterations: int = 6
             out.append(run.total_cost[:, paths.warmup:].mean(1).reshape(len(block), P).mean(1))
         return np.concatenate(out)
 
-    best = float(cost(x[None])[0])
-    history, evaluations = [best], 1
+    starts = x[None]
+    if family in ("sS", "sQ"):
+        # Base-stock is the limit of (s, S) as S - s -> 0 and of (s, Q) as Q -> 0: start from the
+        # tuned base-stock levels too, so these families never end up worse than base-stock.
+        levels = np.asarray(tune(spec, "base-stock", paths, max_iterations=max_iterations).params["S"])
+        small = np.maximum(np.ones(N) if integer else 0.05 * initial_levels(spec, net)["mean"], 1e-2)
+        starts = np.vstack([x, np.concatenate([levels - small, small])])  # (s, S - s) or (s, Q)
+    start_costs = cost(starts)
+    x, best = starts[int(np.argmin(start_costs))], float(start_costs.min())
+    history, evaluations = [best], len(starts)
     for iteration in range(max_iterations):
         dirs = np.flatnonzero(step > 0)
         if len(dirs) == 0:
