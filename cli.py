@@ -38,7 +38,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for
 def _stderr() -> Any:
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, soft_wrap=True)  # one error, one line, even in a pipe
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from scenarios.errors import SpecError
 from scenarios.kpis import Estimate, kpis, paired_difference
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
-from scenarios.policies import make_policy, parse_policy
+from scenarios.policies import FAMILIES, make_policy, parse_policy
 from scenarios.policy import Policy
 from scenarios.simulator import Run, simulate
 from scenarios.spec import Spec
@@ -94,8 +94,11 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
         raise SpecError("policy", "give at least one policy")
     parsed = [parse_policy(p) if isinstance(p, str) else p for p in policies]  # fail fast
     for item in parsed:
-        if isinstance(item, tuple) and item[1] is not None:
-            make_policy(spec, *item)
+        if isinstance(item, tuple):
+            if item[1] is not None:
+                make_policy(spec, *item)
+            elif FAMILIES[item[0]].needs_tree:
+                spec.require_tree(item[0])
     test = SamplePaths.draw(spec, paths, periods, seed=seed)
     train: SamplePaths | None = None
     network = Network(spec)

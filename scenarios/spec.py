@@ -54,14 +54,15 @@ def _check_nonneg(where: str, value: float | None) -> None:
 
 def _per_sku(where: str, value: Any, n_skus: int) -> tuple[float, ...]:
     """Normalise a scalar-or-list cost to one value per SKU (validated >= 0)."""
-    values = value if isinstance(value, list | tuple) else [value] * n_skus
+    listed = isinstance(value, list | tuple)
+    values = value if listed else [value] * n_skus
     if len(values) != n_skus:
         raise SpecError(where, f"needs 1 or {n_skus} values (one per SKU), got {len(values)}")
     out = []
     for i, v in enumerate(values):
         if not isinstance(v, int | float) or isinstance(v, bool):
             raise SpecError(where, f"must be a number, got {v!r}")
-        _check_nonneg(where if len(values) == 1 else f"{where}[{i}]", float(v))
+        _check_nonneg(f"{where}[{i}]" if listed and len(values) > 1 else where, float(v))
         out.append(float(v))
     return tuple(out)
 
