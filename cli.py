@@ -127,8 +127,8 @@ def simulate(
     with _user_errors():
         from scenarios.errors import SpecError
         from scenarios.evaluate import evaluate
-        from scenarios.spec import load
         from scenarios.simulator import simulate as run_sim
+        from scenarios.spec import load
 
         _check_positive("paths", paths)
         _check_positive("periods", periods)

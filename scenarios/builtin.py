@@ -166,7 +166,7 @@ def perishable_pharma() -> Spec:
         ),
         demands=tuple(
             Demand(h, k, DemandProcess(kind="poisson", mean=m), shortage_cost=25.0)
-            for h, means in hospitals.items() for k, m in zip(("vaccine", "insulin"), means)
+            for h, means in hospitals.items() for k, m in zip(("vaccine", "insulin"), means, strict=True)
         ),
     )
 

@@ -50,9 +50,12 @@ class PolicyResult:
     difference: Estimate | None = field(default=None)
 
     def to_dict(self, known_optimum: float | None = None) -> dict[str, Any]:
-        """The JSON contract of ``echelon evaluate``: ``policy``, ``params``,
-        ``cost_per_period`` (``mean``, ``ci95``), ``fill_rate``, the other KPIs
-        and ``cost_parts``; plus ``tuning`` and ``gap_to_optimum`` when known."""
+        """The JSON contract of ``echelon evaluate`` for this policy.
+
+        Keys: ``policy``, ``params``, ``cost_per_period`` (``mean``, ``ci95``),
+        ``fill_rate``, the other KPIs and ``cost_parts``; plus ``tuning`` and
+        ``gap_to_optimum`` when known.
+        """
         out: dict[str, Any] = {"policy": self.label, "family": self.family, "params": self.params}
         for k, v in self.kpis.items():
             if not k.startswith("cost."):
@@ -103,13 +106,14 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
     train: SamplePaths | None = None
     network = Network(spec)
     results: list[PolicyResult] = []
-    for label, item in zip(policies, parsed):
+    for label, item in zip(policies, parsed, strict=True):
         tuning = None
         if isinstance(item, tuple):
             family, params = item
             if params is None:
                 if train is None:
-                    train = SamplePaths.draw(spec, train_paths, train_periods or periods, seed=train_seed(seed))
+                    train = SamplePaths.draw(spec, train_paths, train_periods or periods,
+                                             seed=train_seed(seed))
                 if progress:
                     progress(f"tuning {family} on {train_paths} training paths")
                 tuning = tune(spec, family, train)

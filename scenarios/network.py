@@ -179,8 +179,7 @@ class Network:
     @cached_property
     def mean_lead_time(self) -> np.ndarray:
         """``(N,)`` expected lead time into each node (mean over its inbound arcs; 0 if none)."""
-        out = np.zeros(self.n_nodes)
-        for n in range(self.n_nodes):
-            inbound = [a.lead_time.expected for a, c in zip(self.spec.arcs, self.customer) if c == n]
-            out[n] = float(np.mean(inbound)) if inbound else 0.0
-        return out
+        expected = np.array([a.lead_time.expected for a in self.spec.arcs])
+        count = np.bincount(self.customer, minlength=self.n_nodes)
+        total = np.bincount(self.customer, weights=expected, minlength=self.n_nodes)
+        return np.where(count > 0, total / np.maximum(count, 1), 0.0)

@@ -65,7 +65,7 @@ class ParametricPolicy(ABC):
         self._check()
         self._levels: dict[str, np.ndarray] = {}
 
-    def _check(self) -> None:
+    def _check(self) -> None:  # noqa: B027 - families without extra rules keep it
         """Family-specific parameter rules."""
 
     def __repr__(self) -> str:

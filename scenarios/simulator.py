@@ -167,7 +167,7 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
     paths.check(spec)
     net = network or Network(spec)
     P, T = paths.n_paths, paths.n_periods
-    N, K, E, D = net.n_nodes, net.n_skus, net.n_arcs, net.n_demands
+    N, K, E = net.n_nodes, net.n_skus, net.n_arcs
     W = net.max_lead_time + 1
     state = State.initial(net, paths)
     policy.reset(net, P)
