@@ -1,8 +1,9 @@
 """Evaluate policies side by side on the same sample paths.
 
 A policy is given as text -- ``NAME`` (tuned on separate training paths) or
-``NAME:key=v1,v2,...`` (one value per node) -- or as any object implementing
-:class:`~scenarios.policy.Policy`. Every policy runs on the same test
+``NAME:key=v1,v2,...`` (one value per node); see
+:func:`~scenarios.policies.build_policy` for the names -- or as any object
+implementing :class:`~scenarios.policy.Policy`. Every policy runs on the same test
 :class:`~scenarios.paths.SamplePaths` (common random numbers), so differences
 are paired.
 """
@@ -19,11 +20,11 @@ from scenarios.errors import SpecError
 from scenarios.kpis import Estimate, kpis, paired_difference
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
-from scenarios.policies import FAMILIES, make_policy, parse_policy
+from scenarios.policies import FAMILIES, build_policy, make_policy, parse_policy
 from scenarios.policy import Policy
 from scenarios.simulator import Run, simulate
 from scenarios.spec import Spec
-from scenarios.tuning import TuneResult, tune
+from scenarios.tuning import TuneResult
 
 __all__ = ["PolicyResult", "evaluate", "train_seed"]
 
@@ -95,38 +96,40 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
     """
     if not policies:
         raise SpecError("policy", "give at least one policy")
-    parsed = [parse_policy(p) if isinstance(p, str) else p for p in policies]  # fail fast
-    for item in parsed:
-        if isinstance(item, tuple):
-            if item[1] is not None:
-                make_policy(spec, *item)
-            elif FAMILIES[item[0]].needs_tree:
-                spec.require_tree(item[0])
+    for p in policies:  # fail fast, before any path is drawn
+        if isinstance(p, str):
+            name, params = parse_policy(p)
+            if name in FAMILIES and params is not None:
+                make_policy(spec, name, params)
+            elif name in FAMILIES and FAMILIES[name].needs_tree:
+                spec.require_tree(name)
     test = SamplePaths.draw(spec, paths, periods, seed=seed)
-    train: SamplePaths | None = None
+    cache: list[SamplePaths] = []
+
+    def train() -> SamplePaths:
+        if not cache:
+            if progress:
+                progress(f"drawing {train_paths} training paths")
+            cache.append(SamplePaths.draw(spec, train_paths, train_periods or periods,
+                                          seed=train_seed(seed)))
+        return cache[0]
+
     network = Network(spec)
     results: list[PolicyResult] = []
-    for label, item in zip(policies, parsed, strict=True):
-        tuning = None
-        if isinstance(item, tuple):
-            family, params = item
-            if params is None:
-                if train is None:
-                    train = SamplePaths.draw(spec, train_paths, train_periods or periods,
-                                             seed=train_seed(seed))
-                if progress:
-                    progress(f"tuning {family} on {train_paths} training paths")
-                tuning = tune(spec, family, train)
-                params = tuning.params
-            policy = make_policy(spec, family, params)
-            shown = {k: list(map(float, v)) for k, v in params.items()}
+    for item in policies:
+        label = item if isinstance(item, str) else getattr(item, "name", type(item).__name__)
+        if isinstance(item, str):
+            if progress:
+                progress(f"preparing {label}")
+            policy = build_policy(spec, item, train)
         else:
-            policy, family = item, type(item).__name__
-            shown = policy.describe() if hasattr(policy, "describe") else {}
+            policy = item
         if progress:
             progress(f"simulating {label} on {paths} paths")
         run = simulate(spec, test, policy, network=network)
-        results.append(PolicyResult(str(label), family, shown, kpis(run), run, tuning))
+        shown = policy.describe() if hasattr(policy, "describe") else {}
+        results.append(PolicyResult(str(label), policy.name, shown, kpis(run), run,
+                                    getattr(policy, "tuning", None)))
     for r in results[1:]:
         r.difference = paired_difference(r.run, results[0].run)
     return results

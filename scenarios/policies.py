@@ -21,20 +21,22 @@ candidates in one run) or pass ``by_period=True`` with a leading period axis.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from scenarios.errors import SpecError
 from scenarios.network import Network
-from scenarios.policy import to_arc_orders
+from scenarios.policy import Policy, to_arc_orders
 
 if TYPE_CHECKING:
+    from scenarios.paths import SamplePaths
     from scenarios.simulator import State
     from scenarios.spec import Spec
 
 __all__ = ["BaseStock", "EchelonBaseStock", "SS", "SQ", "FAMILIES", "ParametricPolicy",
-           "make_policy", "parse_policy"]
+           "build_policy", "make_policy", "parse_policy", "policy_names", "register_policy"]
 
 
 class ParametricPolicy(ABC):
@@ -64,6 +66,7 @@ class ParametricPolicy(ABC):
                 raise SpecError(f"policy.{k}", f"must be finite numbers, got {v.tolist()}")
         self._check()
         self._levels: dict[str, np.ndarray] = {}
+        self.tuning = None  # a TuneResult when the parameters were tuned
 
     def _check(self) -> None:  # noqa: B027 - families without extra rules keep it
         """Family-specific parameter rules."""
@@ -193,28 +196,48 @@ FAMILIES: dict[str, type[ParametricPolicy]] = {
 }
 _ALIASES = {"ss": "sS", "s-s": "sS", "sq": "sQ", "rq": "sQ", "r-q": "sQ", "s-q": "sQ"}
 
+#: Builds a policy from its parsed parameters (``None``: a bare name, tune or
+#: default it); ``train()`` draws the training paths on first use.
+PolicyFactory = Callable[["Spec", "dict[str, list[float | str]] | None", Callable[[], "SamplePaths"]], Policy]
+_REGISTRY: dict[str, PolicyFactory] = {}
 
-def _family(name: str) -> str:
+
+def register_policy(name: str, factory: PolicyFactory) -> None:
+    """Make ``name`` usable in policy texts (``echelon evaluate --policy name:...``).
+
+    The MILP, RL and hybrid layers register their policies here on import, so
+    ``scenarios`` never imports them.
+    """
+    _REGISTRY[name] = factory
+
+
+def policy_names() -> list[str]:
+    """Every policy name a policy text may use."""
+    return list(_REGISTRY)
+
+
+def _canonical(name: str) -> str:
     key = name.strip()
     key = _ALIASES.get(key.lower(), key)
-    if key not in FAMILIES:
-        raise SpecError("policy", f"unknown policy {name!r}; known: {', '.join(FAMILIES)}")
+    if key not in _REGISTRY:
+        raise SpecError("policy", f"unknown policy {name!r}; known: {', '.join(_REGISTRY)}")
     return key
 
 
-def parse_policy(text: str) -> tuple[str, dict[str, list[float]] | None]:
+def parse_policy(text: str) -> tuple[str, dict[str, list[float | str]] | None]:
     """Parse ``NAME`` or ``NAME:key=v1,v2,...;key2=...``.
 
     Values are one per node, in the scenario's node order. Several parameters
-    are separated by ``;`` or by a new ``key=`` (``sS:s=3,4,S=8,9``).
+    are separated by ``;`` or by a new ``key=`` (``sS:s=3,4,S=8,9``). Numbers
+    are parsed as floats; other values (a model path) stay strings.
 
-    :return: ``(family, params)``; ``params`` is ``None`` for a bare name (tune it).
+    :return: ``(name, params)``; ``params`` is ``None`` for a bare name (tune it).
     """
     name, _, rest = text.partition(":")
-    family = _family(name)
+    family = _canonical(name)
     if not rest.strip():
         return family, None
-    params: dict[str, list[float]] = {}
+    params: dict[str, list[float | str]] = {}
     key = None
     for token in rest.replace(";", ",").split(","):
         token = token.strip()
@@ -226,12 +249,14 @@ def parse_policy(text: str) -> tuple[str, dict[str, list[float]] | None]:
             if key in params:
                 raise SpecError(f"policy.{key}", "given twice")
             params[key] = []
+            if not token.strip():
+                raise SpecError(f"policy.{key}", "has no value")
         if key is None:
             raise SpecError("policy", f"expected key=values after ':' in {text!r}")
         try:
             params[key].append(float(token))
         except ValueError:
-            raise SpecError(f"policy.{key}", f"{token!r} is not a number") from None
+            params[key].append(token)
     return family, params
 
 
@@ -241,13 +266,45 @@ def make_policy(spec: Spec, family: str, params: dict[str, list[float] | np.ndar
     :raises SpecError: wrong count of values, invalid values, or an echelon
         policy on a non-tree network.
     """
-    cls = FAMILIES[_family(family)]
+    cls = FAMILIES[_canonical(family)]
     if cls.needs_tree:
         spec.require_tree(cls.name)
     n = len(spec.nodes)
     for k, v in params.items():
+        bad = [x for x in np.ravel(np.asarray(v, dtype=object)) if not isinstance(x, int | float)]
+        if bad:
+            raise SpecError(f"policy.{k}", f"{bad[0]!r} is not a number")
         arr = np.asarray(v, dtype=float)
         if arr.ndim == 1 and arr.shape[0] != n:
             raise SpecError(f"policy.{k}", f"needs {n} values, one per node "
                             f"({', '.join(spec.node_ids)}), got {arr.shape[0]}")
     return cls(**params)
+
+
+def build_policy(spec: Spec, text: str, train: Callable[[], SamplePaths]) -> Policy:
+    """The policy a text names, for ``spec``; bare names are tuned on ``train()``.
+
+    :raises SpecError: unknown name, bad values, or a network the policy cannot run on.
+    """
+    name, params = parse_policy(text)
+    return _REGISTRY[name](spec, params, train)
+
+
+def _classical(family: str) -> PolicyFactory:
+    def factory(spec: Spec, params: dict | None, train: Callable[[], SamplePaths]) -> Policy:
+        if params is not None:
+            return make_policy(spec, family, params)
+        from scenarios.tuning import tune  # tuning builds on this module
+
+        if FAMILIES[family].needs_tree:
+            spec.require_tree(family)
+        result = tune(spec, family, train())
+        policy = make_policy(spec, family, result.params)
+        policy.tuning = result
+        return policy
+
+    return factory
+
+
+for _name in FAMILIES:
+    register_policy(_name, _classical(_name))
