@@ -88,10 +88,14 @@ class Network:
 
     def at_customers(self, per_arc: np.ndarray) -> np.ndarray:
         """Sum ``(paths, arcs, skus)`` into each arc's customer node: ``(paths, nodes, skus)``."""
+        if per_arc.shape[-1] == 1:  # one SKU: a single matrix product
+            return (per_arc[..., 0] @ self.customer_matrix)[..., None]
         return self._to_customer @ per_arc  # a stacked matmul: far faster than einsum here
 
     def at_suppliers(self, per_arc: np.ndarray) -> np.ndarray:
         """Sum ``(paths, arcs, skus)`` into each arc's supplier node (external arcs drop out)."""
+        if per_arc.shape[-1] == 1:
+            return (per_arc[..., 0] @ self.supplier_matrix)[..., None]
         return self._to_supplier @ per_arc
 
     # ------------------------------------------------------------ allocation

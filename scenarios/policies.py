@@ -84,6 +84,9 @@ class ParametricPolicy(ABC):
         if self.needs_tree:
             network.spec.require_tree(self.name)
         self.network = network
+        # Arcs into each level of nodes, customers first (levels without inbound arcs skipped).
+        into = [np.isin(network.customer, level) for level in network.levels]
+        self._level_arcs = [m for m in into if m.any()] or [np.zeros(network.n_arcs, dtype=bool)]
         N, K = network.n_nodes, network.n_skus
         rate = network.demand_rate
         total = rate.sum(axis=1, keepdims=True)
@@ -125,12 +128,12 @@ class ParametricPolicy(ABC):
         position = self.position(state)
         if self.echelon:
             return to_arc_orders(net, np.maximum(self.node_orders(position, t), 0.0))
-        orders = np.zeros(state.owed.shape)
-        for level in net.levels:
+        orders = None
+        for i, mine in enumerate(self._level_arcs):
             placed = to_arc_orders(net, np.maximum(self.node_orders(position, t), 0.0))
-            mine = np.isin(net.customer, level)
-            orders[:, mine] = placed[:, mine]
-            position = position - net.at_suppliers(np.where(mine[None, :, None], placed, 0.0))
+            orders = placed if orders is None else np.where(mine[None, :, None], placed, orders)
+            if i + 1 < len(self._level_arcs):  # suppliers above see these orders
+                position = position - net.at_suppliers(np.where(mine[None, :, None], placed, 0.0))
         return orders
 
 
@@ -187,8 +190,9 @@ class SQ(ParametricPolicy):
     def node_orders(self, position: np.ndarray, t: int) -> np.ndarray:
         """``n Q`` with ``n = floor((s - IP) / Q) + 1`` where ``IP <= s``."""
         s, Q = self.level("s", t), self.level("Q", t)
-        batches = np.floor((s - position) / Q + 1e-9) + 1
-        return np.where(position <= s, batches * Q, 0.0)
+        lot = np.where(Q > 0, Q, 1.0)  # a SKU with no demand through the node gets Q = 0: no order
+        batches = np.floor((s - position) / lot + 1e-9) + 1
+        return np.where((position <= s) & (Q > 0), batches * lot, 0.0)
 
 
 FAMILIES: dict[str, type[ParametricPolicy]] = {

@@ -105,8 +105,8 @@ class State:
         """
         net = self.network
         inbound = net.at_customers(self.in_transit + self.owed)
-        outbound = net.at_suppliers(self.owed)
-        return self.stock + inbound - outbound - self.external_backlog
+        position = self.stock + inbound - net.at_suppliers(self.owed)
+        return position - self.external_backlog if net.backlog else position
 
     @property
     def echelon_position(self) -> np.ndarray:
@@ -154,7 +154,7 @@ class Run:
 
 
 def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = False,
-             network: Network | None = None) -> Run:
+             network: Network | None = None, kpi_flows: bool = True) -> Run:
     """Run ``policy`` on every sample path of ``paths``.
 
     :param spec: the scenario the paths were drawn for.
@@ -162,6 +162,8 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
     :param policy: any :class:`~scenarios.policy.Policy`.
     :param record: keep per-period arrays by node and arc in ``Run.trace``.
     :param network: a compiled ``Network(spec)`` to reuse (optional).
+    :param kpi_flows: fill ``Run.flows`` (KPIs need them; a tuner reading
+        only costs can skip them and run faster).
     :return: a :class:`Run` with cost parts and flows per path and period.
     """
     paths.check(spec)
@@ -186,6 +188,13 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
     has_moq = bool((net.moq > 0).any())
     has_arc_cap = bool(np.isfinite(net.capacity).any() or paths.disrupted.any())
     has_prod_cap = bool(np.isfinite(net.production_capacity).any())
+    has_yield_loss = bool((net.yield_rate < 1).any())
+    has_fixed = bool(net.fixed_cost.any())
+    has_revenue = bool(net.price.any())
+    has_pipeline_cost = bool(net.pipeline_cost.any())
+    per_unit_costs = [(part, rate) for part, rate in (
+        ("ordering", net.unit_cost), ("transport", net.transport_cost),
+        ("operating", net.operating_cost[net.customer])) if rate.any()]
     paths_idx = np.arange(P)[:, None]
     arcs_idx = np.arange(E)[None, :]
 
@@ -225,7 +234,10 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
             flows["waste"][:, t] += refused.sum(axis=(1, 2))
             if record:
                 trace["refused"][:, t] += refused
-        state.on_hand[:, :, np.arange(K), net.fresh_bucket] += incoming
+        if net.ages == 1:
+            state.on_hand[..., 0] += incoming
+        else:
+            state.on_hand[:, :, np.arange(K), net.fresh_bucket] += incoming
         if record:
             trace["received"][:, t] += incoming
 
@@ -246,8 +258,10 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
             orders = orders * scale[:, None, None]
             if net.integer:
                 orders = _floor(orders)
-        costs["fixed"][:, t] += ((orders.sum(-1) > 0) * net.fixed_cost).sum(-1)
-        flows["external_orders"][:, t] += orders[:, net.external].sum(axis=(1, 2))
+        if has_fixed:
+            costs["fixed"][:, t] += (orders.sum(-1) > 0) @ net.fixed_cost
+        if kpi_flows:
+            flows["external_orders"][:, t] += orders[:, net.external].sum(axis=(1, 2))
 
         request = state.owed + orders
         if has_arc_cap:
@@ -278,16 +292,16 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
 
         unsent = state.owed + orders - sent
         state.owed = unsent if net.internal_backlog else np.zeros_like(unsent)
-        arriving = sent * net.yield_rate[net.customer][None, :, None]
+        arriving = sent * net.yield_rate[net.customer][None, :, None] if has_yield_loss else sent
         sent_per_arc = sent.sum(-1)  # (P, E)
-        costs["ordering"][:, t] += sent_per_arc @ net.unit_cost
-        costs["transport"][:, t] += sent_per_arc @ net.transport_cost
-        costs["operating"][:, t] += sent_per_arc @ net.operating_cost[net.customer]
+        for part, rate in per_unit_costs:
+            costs[part][:, t] += sent_per_arc @ rate
 
         lead = paths.lead_time[:, t]  # (P, E)
         now = (lead == 0)[..., None]
         later = np.where(now, 0.0, arriving)
-        state.pipeline[paths_idx, arcs_idx, (t + lead) % W] += later
+        slot = (paths_idx * E + arcs_idx) * W + (t + lead) % W  # flat (path, arc, slot) index
+        state.pipeline.reshape(P * E * W, K)[slot] += later
         state.in_transit += later
         if record:
             trace["orders"][:, t] = orders
@@ -308,12 +322,19 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
             rounded = np.floor(reduced + paths.rounding[:, t])
             demand = np.where(gw_streams & integer_stream, rounded, np.where(gw_streams, reduced, demand))
         available = state.stock[:, net.demand_node, net.demand_sku]  # (P, D)
-        need = demand + state.backlog
-        served = np.minimum(available, need)
-        filled = np.minimum(demand, np.maximum(available - state.backlog, 0.0))
-        sold = np.zeros((P, N, K))
-        sold[:, net.demand_node, net.demand_sku] = served
-        take_oldest(sold)
+        if net.backlog:
+            need = demand + state.backlog
+            served = np.minimum(available, need)
+            filled = np.minimum(demand, np.maximum(available - state.backlog, 0.0))
+        else:  # lost sales: no backlog to serve first
+            need = demand
+            served = filled = np.minimum(available, demand)
+        if net.ages == 1:
+            state.on_hand[:, net.demand_node, net.demand_sku, 0] -= served
+        else:
+            sold = np.zeros((P, N, K))
+            sold[:, net.demand_node, net.demand_sku] = served
+            take_oldest(sold)
         short = need - served  # backlogged, or lost (then charged once)
         costs["shortage"][:, t] += (short * short_cost).sum(-1)
         if net.backlog:
@@ -325,14 +346,17 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
             g = state.goodwill + gw_rec * (1 - state.goodwill) - gw_sens * unmet
             state.goodwill = np.where(gw_streams, np.clip(g, gw_floor, 1.0), 1.0)
         state.last_demand = demand
-        costs["revenue"][:, t] += (served * net.price[net.demand_node, net.demand_sku]).sum(-1)
+        if has_revenue:
+            costs["revenue"][:, t] += served @ net.price[net.demand_node, net.demand_sku]
+        if not kpi_flows:
+            return
         flows["demand"][:, t] = demand.sum(-1)
         flows["filled"][:, t] = filled.sum(-1)
         flows["sold"][:, t] = served.sum(-1)
         flows["short_streams"][:, t] = (filled < demand - _EPS).sum(-1)
         flows["empty_streams"][:, t] = (available - served <= _EPS).sum(-1)
         if record:
-            trace["sold"][:, t] = sold
+            trace["sold"][:, t][:, net.demand_node, net.demand_sku] = served
 
     for t in range(T):
         state.t = t
@@ -364,9 +388,11 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
         # 6. end-of-period costs
         stock = state.stock
         costs["holding"][:, t] += (stock * hold).sum(axis=(1, 2))
-        costs["pipeline"][:, t] += (state.in_transit * pipe_cost).sum(axis=(1, 2))
-        flows["stock"][:, t] = stock.sum(axis=(1, 2))
-        flows["backlog"][:, t] = state.backlog.sum(-1)
+        if has_pipeline_cost:
+            costs["pipeline"][:, t] += (state.in_transit * pipe_cost).sum(axis=(1, 2))
+        if kpi_flows:
+            flows["stock"][:, t] = stock.sum(axis=(1, 2))
+            flows["backlog"][:, t] = state.backlog.sum(-1)
         if record:
             trace["stock"][:, t + 1] = stock
             trace["in_transit"][:, t + 1] = state.in_transit
