@@ -16,7 +16,8 @@ arc's capacity (zero while disrupted) and the customer's production capacity;
 a supplier ships what it has, shared among competing arcs proportionally or
 by priority. What cannot ship stays owed (``internal_shortage = "backlog"``)
 or is lost. Units are conserved: for every node and period,
-``stock_end - stock_start = received - shipped - sold - wasted - refused``.
+``stock_end - stock_start = received - shipped - sold - wasted`` (``received``
+is what storage accepted; arrivals = received + refused).
 """
 
 from __future__ import annotations
@@ -87,7 +88,11 @@ class State:
     @property
     def stock(self) -> np.ndarray:
         """``(paths, nodes, skus)`` on hand, all ages (a read-only view when nothing perishes)."""
-        return self.on_hand[..., 0] if self.on_hand.shape[-1] == 1 else self.on_hand.sum(axis=-1)
+        if self.on_hand.shape[-1] > 1:
+            return self.on_hand.sum(axis=-1)
+        view = self.on_hand[..., 0]
+        view.flags.writeable = False  # a policy must not change the simulator's stock
+        return view
 
     @property
     def external_backlog(self) -> np.ndarray:
@@ -243,10 +248,13 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
 
     def order_and_ship(t: int) -> None:
         """Ask the policy for orders, then ship what suppliers can."""
-        orders = np.maximum(np.asarray(policy.act(state, t), dtype=float), 0.0)
+        orders = np.asarray(policy.act(state, t), dtype=float)
         if orders.shape != (P, E, K):
             raise ValueError(f"policy {policy.name!r} returned orders shaped {orders.shape}, "
                              f"expected (paths, arcs, skus) = {(P, E, K)}")
+        if not np.isfinite(orders).all():
+            raise ValueError(f"policy {policy.name!r} returned non-finite orders in period {t}")
+        orders = np.maximum(orders, 0.0)
         if net.integer:
             orders = np.rint(orders)
         if has_moq:
@@ -258,6 +266,8 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
             orders = orders * scale[:, None, None]
             if net.integer:
                 orders = _floor(orders)
+            if has_moq:  # the MOQ wins: an order the budget cut below it is not placed
+                orders = np.where(orders < net.moq[None, :, None], 0.0, orders)
         if has_fixed:
             costs["fixed"][:, t] += (orders.sum(-1) > 0) @ net.fixed_cost
         if kpi_flows:
@@ -285,6 +295,8 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
         sent = proportional
         if prio_alloc.any():
             by_priority = np.clip(available - net.queue_matrix @ request, 0.0, request)
+            if net.integer:  # stock can be fractional after a yield loss
+                by_priority = _floor(by_priority)
             sent = np.where(prio_alloc[None, :, None], by_priority, sent)
         sent = np.where(net.external[None, :, None], request, sent)
         shipped_out = net.at_suppliers(sent)
