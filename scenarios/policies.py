@@ -10,6 +10,8 @@ the order over the node's inbound arcs (:func:`~scenarios.policy.to_arc_orders`)
 * ``sS`` -- (s, S): when the position is at or below ``s``, order up to ``S``.
 * ``sQ`` -- (s, Q), also called (R, Q): when the position is at or below
   ``s``, order the smallest multiple of ``Q`` that lifts it above ``s``.
+* ``capped-base-stock`` -- order up to ``S`` but never more than ``r`` at once
+  (Xin 2021, strong for lost sales).
 
 Parameters are given per node (one value per node, in the spec's node order)
 and spread over SKUs by each SKU's share of the node's mean demand; arrays
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from scenarios.simulator import State
     from scenarios.spec import Spec
 
-__all__ = ["BaseStock", "EchelonBaseStock", "SS", "SQ", "FAMILIES", "ParametricPolicy",
+__all__ = ["BaseStock", "CappedBaseStock", "EchelonBaseStock", "SS", "SQ", "FAMILIES", "ParametricPolicy",
            "build_policy", "make_policy", "parse_policy", "policy_names", "register_policy"]
 
 
@@ -195,8 +197,27 @@ class SQ(ParametricPolicy):
         return np.where((position <= s) & (Q > 0), batches * lot, 0.0)
 
 
+class CappedBaseStock(ParametricPolicy):
+    """Capped base-stock: order ``min(max(S - IP, 0), r)`` (Xin 2021).
+
+    Caps each order at ``r``; near-optimal for lost-sales systems with long
+    lead times, where plain base-stock over-orders after a run of lost sales.
+    """
+
+    name = "capped-base-stock"
+    param_names = ("S", "r")
+
+    def _check(self) -> None:
+        if np.any(self.params["r"] < 0):
+            raise SpecError("policy.r", f"order cap r must be >= 0, got {self.params['r'].tolist()}")
+
+    def node_orders(self, position: np.ndarray, t: int) -> np.ndarray:
+        """``min(S - IP, r)``."""
+        return np.minimum(self.level("S", t) - position, self.level("r", t))
+
+
 FAMILIES: dict[str, type[ParametricPolicy]] = {
-    cls.name: cls for cls in (BaseStock, EchelonBaseStock, SS, SQ)
+    cls.name: cls for cls in (BaseStock, EchelonBaseStock, SS, SQ, CappedBaseStock)
 }
 _ALIASES = {"ss": "sS", "s-s": "sS", "sq": "sQ", "rq": "sQ", "r-q": "sQ", "s-q": "sQ"}
 

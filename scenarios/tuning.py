@@ -115,6 +115,9 @@ def _start(spec: Spec, family: str, net: Network) -> tuple[list[str], np.ndarray
     if family == "sS":
         return ["s", "gap"], np.concatenate([base - lv["mean"], lot]), \
             np.concatenate([np.full(N, -np.inf), np.zeros(N)])
+    if family == "capped-base-stock":
+        return ["S", "r"], np.concatenate([base, 2 * lv["mean"]]), \
+            np.concatenate([np.full(N, -np.inf), np.zeros(N)])
     return ["s", "Q"], np.concatenate([base - lv["mean"], lot]), \
         np.concatenate([np.full(N, -np.inf), np.full(N, 1e-3)])
 
@@ -168,12 +171,18 @@ def tune(spec: Spec, family: str, paths: SamplePaths, *, max_iterations: int = 6
         return np.concatenate(out)
 
     starts = x[None]
-    if family in ("sS", "sQ"):
-        # Base-stock is the limit of (s, S) as S - s -> 0 and of (s, Q) as Q -> 0: start from the
-        # tuned base-stock levels too, so these families never end up worse than base-stock.
+    if family in ("sS", "sQ", "capped-base-stock"):
+        # Base-stock is the limit of (s, S) as S - s -> 0, of (s, Q) as Q -> 0 and of a capped
+        # base-stock as r grows: start from the tuned base-stock levels too, so these families
+        # never end up worse than base-stock on the training paths.
         levels = np.asarray(tune(spec, "base-stock", paths, max_iterations=max_iterations).params["S"])
-        small = np.maximum(np.ones(N) if integer else 0.05 * initial_levels(spec, net)["mean"], 1e-2)
-        starts = np.vstack([x, np.concatenate([levels - small, small])])  # (s, S - s) or (s, Q)
+        mean = initial_levels(spec, net)["mean"]
+        small = np.maximum(np.ones(N) if integer else 0.05 * mean, 1e-2)
+        if family == "capped-base-stock":
+            alt = np.concatenate([levels, np.round(3 * mean + 1) if integer else 3 * mean + 1])
+        else:
+            alt = np.concatenate([levels - small, small])  # (s, S - s) or (s, Q)
+        starts = np.vstack([x, alt])
     start_costs = cost(starts)
     x, best = starts[int(np.argmin(start_costs))], float(start_costs.min())
     history, evaluations = [best], len(starts)

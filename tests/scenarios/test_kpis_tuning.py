@@ -204,3 +204,16 @@ def test_tuned_base_stock_on_lost_sales_poisson() -> None:
     (level,) = result.params["S"]
     assert 17 <= level <= 21, result.params
     assert level == round(level)  # integer scenario: whole levels
+
+
+def test_capped_base_stock_nears_zipkin_optimum_on_lost_sales():
+    # Zipkin (2008): optimal 6.0936 per period; plain base-stock is ~3.6% above it, a capped
+    # base-stock (Xin 2021) should come within 1% when tuned on its own paths.
+    spec = builtin.get("lost-sales-poisson")
+    train = SamplePaths.draw(spec, 200, 500, seed=11)
+    tuned = tune(spec, "capped-base-stock", train)
+    test = SamplePaths.draw(spec, 1000, 1000, seed=12)
+    cost = kpis(simulate(spec, test, tuned.policy()))["cost_per_period"]
+    assert cost.mean < 6.0936 * 1.01
+    plain = kpis(simulate(spec, test, tune(spec, "base-stock", train).policy()))["cost_per_period"]
+    assert cost.mean < plain.mean
