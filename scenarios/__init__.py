@@ -17,13 +17,13 @@ from scenarios.paths import SamplePaths
 from scenarios.policies import SQ, SS, BaseStock, EchelonBaseStock, make_policy, parse_policy
 from scenarios.policy import Policy, to_arc_orders
 from scenarios.processes import DemandProcess, LeadTime
-from scenarios.simulator import Run, State, simulate
+from scenarios.simulator import Run, Simulator, State, simulate
 from scenarios.spec import SKU, Arc, Demand, Node, Spec, dumps, load, save
 from scenarios.tuning import TuneResult, tune
 
 __all__ = [
     "Arc", "BaseStock", "Demand", "DemandProcess", "EchelonBaseStock", "Estimate", "LeadTime",
-    "Network", "Node", "Policy", "PolicyResult", "Run", "SKU", "SQ", "SS", "SamplePaths",
+    "Network", "Node", "Policy", "PolicyResult", "Run", "SKU", "SQ", "SS", "SamplePaths", "Simulator",
     "ScenarioDistribution", "Spec", "SpecError", "State", "TuneResult", "dumps", "estimate",
     "evaluate", "kpis", "load", "make_policy", "paired_difference", "parse_policy", "save",
     "simulate", "to_arc_orders", "tune",

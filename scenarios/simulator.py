@@ -31,12 +31,14 @@ from scenarios.paths import SamplePaths
 from scenarios.policy import Policy
 from scenarios.spec import Spec
 
-__all__ = ["State", "Run", "simulate", "COST_PARTS"]
+__all__ = ["State", "Run", "Simulator", "simulate", "COST_PARTS"]
 
 #: Cost components, each per path and period; ``revenue`` is subtracted.
 COST_PARTS = ("holding", "pipeline", "shortage", "ordering", "fixed", "transport",
               "operating", "waste", "revenue")
 _EPS = 1e-9
+_FLOWS = ("demand", "filled", "sold", "backlog", "lost", "stock", "waste", "external_orders",
+          "short_streams", "empty_streams")
 
 
 def _floor(x: np.ndarray) -> np.ndarray:
@@ -158,6 +160,329 @@ class Run:
         return self.total_cost.shape[0]
 
 
+class Simulator:
+    """The period loop opened up: every sample path at once, one period per call.
+
+    :func:`simulate` is a loop over it; an environment that hands control to an
+    agent between periods drives it directly::
+
+        sim = Simulator(spec, paths)
+        while not sim.done:
+            state = sim.begin_period()         # receive (and serve, if demand-first)
+            sim.end_period(agent_orders(state)) # ship, serve, age, book costs
+        run = sim.run()
+
+    :param spec: the scenario the paths were drawn for.
+    :param paths: the random draws, ``P`` paths of ``T`` periods.
+    :param network: a compiled ``Network(spec)`` to reuse (optional).
+    :param record: keep per-period arrays by node and arc in ``trace``.
+    :param kpi_flows: fill ``flows`` (the fill rate needs them).
+    :param policy_name: name used in error messages and in :meth:`run`.
+
+    Attributes: ``state`` (the :class:`~scenarios.simulator.State` the policy
+    sees), ``t`` (the period in progress or next), ``costs`` and ``flows``
+    (name -> ``(P, T)``, filled as periods finish), ``trace``.
+    """
+
+    def __init__(self, spec: Spec, paths: SamplePaths, network: Network | None = None, *,
+                 record: bool = False, kpi_flows: bool = True, policy_name: str = "orders") -> None:
+        paths.check(spec)
+        net = network or Network(spec)
+        self.spec, self.paths, self.network = spec, paths, net
+        self.record, self.kpi_flows, self.policy_name = record, kpi_flows, policy_name
+        P, T = paths.n_paths, paths.n_periods
+        N, K, E = net.n_nodes, net.n_skus, net.n_arcs
+        self.n_paths, self.n_periods = P, T
+        self._W = net.max_lead_time + 1
+        self.state = State.initial(net, paths)
+        self.t = 0
+        self._in_period = False
+
+        self._hold = net.holding_cost[None] * paths.holding_scale[:, None, None]  # (P, N, K)
+        self._pipe_cost = net.pipeline_cost[None, :, None] * paths.holding_scale[:, None, None]
+        self._short_cost = net.shortage_cost[None] * paths.shortage_scale[:, None]  # (P, D)
+        goodwill = [d.process.goodwill for d in spec.demands]
+        self._gw_streams = np.array([g is not None for g in goodwill])
+        self._gw_sens = np.array([g.sensitivity if g else 0.0 for g in goodwill])
+        self._gw_rec = np.array([g.recovery if g else 0.0 for g in goodwill])
+        self._gw_floor = np.array([g.floor if g else 1.0 for g in goodwill])
+        self._integer_stream = np.array([d.process.integer for d in spec.demands])
+        self._sup = np.maximum(net.supplier, 0)  # external arcs read node 0, then are masked
+        self._prio_alloc = net.priority_allocation[self._sup] & ~net.external
+        self._has_moq = bool((net.moq > 0).any())
+        self._has_arc_cap = bool(np.isfinite(net.capacity).any() or paths.disrupted.any())
+        self._has_prod_cap = bool(np.isfinite(net.production_capacity).any())
+        self._has_yield_loss = bool((net.yield_rate < 1).any())
+        self._has_fixed = bool(net.fixed_cost.any())
+        self._has_revenue = bool(net.price.any())
+        self._has_pipeline_cost = bool(net.pipeline_cost.any())
+        self._has_storage_cap = bool(np.isfinite(net.storage_capacity).any())
+        self._per_unit_costs = [(part, rate) for part, rate in (
+            ("ordering", net.unit_cost), ("transport", net.transport_cost),
+            ("operating", net.operating_cost[net.customer])) if rate.any()]
+        self._paths_idx = np.arange(P)[:, None]
+        self._arcs_idx = np.arange(E)[None, :]
+
+        self.costs = {k: np.zeros((P, T)) for k in COST_PARTS}
+        self.flows = {k: np.zeros((P, T)) for k in _FLOWS}
+        self.trace: dict[str, np.ndarray] = {}
+        if record:
+            self.trace = {k: np.zeros((P, T, N, K)) for k in ("received", "shipped", "sold", "wasted",
+                                                              "refused")}
+            self.trace.update({k: np.zeros((P, T, E, K)) for k in ("orders", "sent", "arrived",
+                                                                   "yield_loss", "lost_orders")})
+            self.trace["stock"] = np.zeros((P, T + 1, N, K))
+            self.trace["in_transit"] = np.zeros((P, T + 1, E, K))
+            self.trace["stock"][:, 0] = self.state.stock
+
+    # ------------------------------------------------------------------ public
+    @property
+    def done(self) -> bool:
+        """True once every period of the paths has been simulated."""
+        return self.t >= self.n_periods
+
+    def begin_period(self) -> State:
+        """Run period ``t`` up to its decision point and return the state the policy sees.
+
+        Receives pipeline arrivals and, with ``timing = "demand-first"``, serves demand.
+        """
+        if self._in_period or self.done:
+            raise RuntimeError(f"begin_period() called twice or after the last period (t={self.t})")
+        t = self.t
+        state = self.state
+        state.t = t
+        # 1. receive
+        slot = t % self._W
+        arrivals = state.pipeline[:, :, slot].copy()
+        state.pipeline[:, :, slot] = 0.0
+        state.in_transit -= arrivals
+        self._receive(arrivals, t)
+        if self.record:
+            self.trace["arrived"][:, t] += arrivals
+        # 3. demand-first: serve before ordering
+        if self.spec.timing != "order-first":
+            self._serve(t)
+        self._in_period = True
+        return state
+
+    def end_period(self, orders: np.ndarray) -> None:
+        """Place ``orders`` ``(paths, arcs, skus)`` and finish period ``t``; ``t`` moves on.
+
+        Ships, serves demand (``order-first``), ages stock and books the period's costs.
+        """
+        if not self._in_period:
+            raise RuntimeError("end_period() needs begin_period() first")
+        t = self.t
+        state, net = self.state, self.network
+        self._order_and_ship(orders, t)
+        if self.spec.timing == "order-first":
+            self._serve(t)
+        # 5. age: bucket 0 of perishable SKUs expires
+        if net.perishable.any():
+            aging = state.on_hand[:, :, net.perishable]
+            expired = aging[..., 0].copy()
+            state.on_hand[:, :, net.perishable] = np.concatenate(
+                [aging[..., 1:], np.zeros_like(aging[..., :1])], axis=-1)
+            self.costs["waste"][:, t] += (expired * net.waste_cost[net.perishable]).sum(axis=(1, 2))
+            self.flows["waste"][:, t] += expired.sum(axis=(1, 2))
+            if self.record:
+                self.trace["wasted"][:, t][:, :, net.perishable] = expired
+        # 6. end-of-period costs
+        stock = state.stock
+        self.costs["holding"][:, t] += (stock * self._hold).sum(axis=(1, 2))
+        if self._has_pipeline_cost:
+            self.costs["pipeline"][:, t] += (state.in_transit * self._pipe_cost).sum(axis=(1, 2))
+        if self.kpi_flows:
+            self.flows["stock"][:, t] = stock.sum(axis=(1, 2))
+            self.flows["backlog"][:, t] = state.backlog.sum(-1)
+        if self.record:
+            self.trace["stock"][:, t + 1] = stock
+            self.trace["in_transit"][:, t + 1] = state.in_transit
+        self._in_period = False
+        self.t = t + 1
+
+    def step(self, policy: Policy) -> None:
+        """Simulate one whole period with ``policy`` choosing the orders."""
+        state = self.begin_period()
+        self.end_period(policy.act(state, self.t))
+
+    def total_cost(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Cost net of revenue ``(paths, stop - start)`` of periods ``start:stop``.
+
+        Summed part by part in :data:`~scenarios.simulator.COST_PARTS` order, as
+        :attr:`~scenarios.simulator.Run.total_cost` does, so the numbers are identical.
+        """
+        window = slice(start, self.t if stop is None else stop)
+        return sum(v[:, window] for k, v in self.costs.items() if k != "revenue") \
+            - self.costs["revenue"][:, window]
+
+    def run(self) -> Run:
+        """The :class:`~scenarios.simulator.Run` of the periods simulated so far."""
+        return Run(self.spec, self.policy_name, self.paths.warmup, self.costs, self.flows, self.trace)
+
+    # ----------------------------------------------------------------- period
+    def _take_oldest(self, amount: np.ndarray) -> None:
+        """Remove ``amount`` ``(P, N, K)`` from on-hand stock, oldest first."""
+        on_hand = self.state.on_hand
+        if on_hand.shape[-1] == 1:  # nothing perishes: one bucket
+            on_hand[..., 0] -= np.minimum(amount, on_hand[..., 0])
+            return
+        before = np.cumsum(on_hand, axis=-1) - on_hand
+        on_hand -= np.clip(amount[..., None] - before, 0.0, on_hand)
+
+    def _receive(self, arrivals: np.ndarray, t: int) -> None:
+        """Put arc arrivals ``(P, E, K)`` on hand, refusing what exceeds storage."""
+        net, state = self.network, self.state
+        incoming = net.at_customers(arrivals)
+        if self._has_storage_cap:
+            room = np.maximum(net.storage_capacity[None] - state.stock.sum(-1), 0.0)  # (P, N)
+            total = incoming.sum(-1)
+            accept = np.where(total > room, room / np.maximum(total, _EPS), 1.0)
+            refused = incoming * (1 - accept[..., None])
+            incoming = incoming - refused
+            self.costs["waste"][:, t] += (refused * net.waste_cost).sum(axis=(1, 2))
+            self.flows["waste"][:, t] += refused.sum(axis=(1, 2))
+            if self.record:
+                self.trace["refused"][:, t] += refused
+        if net.ages == 1:
+            state.on_hand[..., 0] += incoming
+        else:
+            state.on_hand[:, :, np.arange(net.n_skus), net.fresh_bucket] += incoming
+        if self.record:
+            self.trace["received"][:, t] += incoming
+
+    def _order_and_ship(self, orders: np.ndarray, t: int) -> None:
+        """Validate and place the orders, then ship what suppliers can."""
+        net, state, spec, paths = self.network, self.state, self.spec, self.paths
+        costs, P, E, K = self.costs, self.n_paths, net.n_arcs, net.n_skus
+        orders = np.asarray(orders, dtype=float)
+        if orders.shape != (P, E, K):
+            raise ValueError(f"policy {self.policy_name!r} returned orders shaped {orders.shape}, "
+                             f"expected (paths, arcs, skus) = {(P, E, K)}")
+        if not np.isfinite(orders).all():
+            raise ValueError(f"policy {self.policy_name!r} returned non-finite orders in period {t}")
+        orders = np.maximum(orders, 0.0)
+        if net.integer:
+            orders = np.rint(orders)
+        if self._has_moq:
+            moq = net.moq[None, :, None]
+            orders = np.where((orders > 0) & (orders < moq), moq, orders)
+        if spec.budget is not None:
+            spend = (orders * net.unit_cost[None, :, None]).sum(axis=(1, 2))
+            scale = np.minimum(1.0, spec.budget / np.maximum(spend, _EPS))
+            orders = orders * scale[:, None, None]
+            if net.integer:
+                orders = _floor(orders)
+            if self._has_moq:  # the MOQ wins: an order the budget cut below it is not placed
+                orders = np.where(orders < net.moq[None, :, None], 0.0, orders)
+        if self._has_fixed:
+            costs["fixed"][:, t] += (orders.sum(-1) > 0) @ net.fixed_cost
+        if self.kpi_flows:
+            self.flows["external_orders"][:, t] += orders[:, net.external].sum(axis=(1, 2))
+
+        request = state.owed + orders
+        if self._has_arc_cap:
+            arc_cap = np.where(paths.disrupted[:, t], 0.0, net.capacity[None])  # (P, E)
+            total = request.sum(-1)
+            request = request * np.where(total > arc_cap, arc_cap / np.maximum(total, _EPS),
+                                         1.0)[..., None]
+        if self._has_prod_cap:
+            inbound = request.sum(-1) @ net.customer_matrix  # (P, N)
+            cap = net.production_capacity[None]
+            factor = np.where(inbound > cap, cap / np.maximum(inbound, _EPS), 1.0)
+            request = request * factor[:, net.customer][..., None]
+        if net.integer:
+            request = _floor(request)
+
+        sup = self._sup
+        available = state.stock[:, sup]  # (P, E, K) supplier's stock seen by each arc
+        wanted = net.at_suppliers(request)[:, sup]
+        proportional = request * np.where(wanted > available, available / np.maximum(wanted, _EPS), 1.0)
+        if net.integer:
+            proportional = _floor(proportional)
+        sent = proportional
+        if self._prio_alloc.any():
+            by_priority = np.clip(available - net.queue_matrix @ request, 0.0, request)
+            if net.integer:  # stock can be fractional after a yield loss
+                by_priority = _floor(by_priority)
+            sent = np.where(self._prio_alloc[None, :, None], by_priority, sent)
+        sent = np.where(net.external[None, :, None], request, sent)
+        shipped_out = net.at_suppliers(sent)
+        self._take_oldest(shipped_out)
+
+        unsent = state.owed + orders - sent
+        state.owed = unsent if net.internal_backlog else np.zeros_like(unsent)
+        arriving = sent * net.yield_rate[net.customer][None, :, None] if self._has_yield_loss else sent
+        sent_per_arc = sent.sum(-1)  # (P, E)
+        for part, rate in self._per_unit_costs:
+            costs[part][:, t] += sent_per_arc @ rate
+
+        W = self._W
+        lead = paths.lead_time[:, t]  # (P, E)
+        now = (lead == 0)[..., None]
+        later = np.where(now, 0.0, arriving)
+        slot = (self._paths_idx * E + self._arcs_idx) * W + (t + lead) % W  # flat (path, arc, slot)
+        state.pipeline.reshape(P * E * W, K)[slot] += later
+        state.in_transit += later
+        if self.record:
+            trace = self.trace
+            trace["orders"][:, t] = orders
+            trace["sent"][:, t] = arriving
+            trace["yield_loss"][:, t] = sent - arriving
+            trace["shipped"][:, t] += shipped_out
+            trace["lost_orders"][:, t] = 0.0 if net.internal_backlog else unsent
+        if now.any():
+            self._receive(np.where(now, arriving, 0.0), t)
+            if self.record:
+                self.trace["arrived"][:, t] += np.where(now, arriving, 0.0)
+
+    def _serve(self, t: int) -> None:
+        """Serve this period's demand (backlog first) from stock, oldest first."""
+        net, state, paths, flows = self.network, self.state, self.paths, self.flows
+        demand = paths.demand[:, t]
+        if self._gw_streams.any():
+            reduced = demand * state.goodwill
+            rounded = np.floor(reduced + paths.rounding[:, t])
+            demand = np.where(self._gw_streams & self._integer_stream, rounded,
+                              np.where(self._gw_streams, reduced, demand))
+        available = state.stock[:, net.demand_node, net.demand_sku]  # (P, D)
+        if net.backlog:
+            need = demand + state.backlog
+            served = np.minimum(available, need)
+            filled = np.minimum(demand, np.maximum(available - state.backlog, 0.0))
+        else:  # lost sales: no backlog to serve first
+            need = demand
+            served = filled = np.minimum(available, demand)
+        if net.ages == 1:
+            state.on_hand[:, net.demand_node, net.demand_sku, 0] -= served
+        else:
+            sold = np.zeros((self.n_paths, net.n_nodes, net.n_skus))
+            sold[:, net.demand_node, net.demand_sku] = served
+            self._take_oldest(sold)
+        short = need - served  # backlogged, or lost (then charged once)
+        self.costs["shortage"][:, t] += (short * self._short_cost).sum(-1)
+        if net.backlog:
+            state.backlog = short
+        else:
+            flows["lost"][:, t] = short.sum(-1)
+        if self._gw_streams.any():
+            unmet = (demand - filled) / np.maximum(demand, _EPS)
+            g = state.goodwill + self._gw_rec * (1 - state.goodwill) - self._gw_sens * unmet
+            state.goodwill = np.where(self._gw_streams, np.clip(g, self._gw_floor, 1.0), 1.0)
+        state.last_demand = demand
+        if self._has_revenue:
+            self.costs["revenue"][:, t] += served @ net.price[net.demand_node, net.demand_sku]
+        if not self.kpi_flows:
+            return
+        flows["demand"][:, t] = demand.sum(-1)
+        flows["filled"][:, t] = filled.sum(-1)
+        flows["sold"][:, t] = served.sum(-1)
+        flows["short_streams"][:, t] = (filled < demand - _EPS).sum(-1)
+        flows["empty_streams"][:, t] = (available - served <= _EPS).sum(-1)
+        if self.record:
+            self.trace["sold"][:, t][:, net.demand_node, net.demand_sku] = served
+
+
 def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = False,
              network: Network | None = None, kpi_flows: bool = True) -> Run:
     """Run ``policy`` on every sample path of ``paths``.
@@ -171,241 +496,8 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
         only costs can skip them and run faster).
     :return: a :class:`Run` with cost parts and flows per path and period.
     """
-    paths.check(spec)
-    net = network or Network(spec)
-    P, T = paths.n_paths, paths.n_periods
-    N, K, E = net.n_nodes, net.n_skus, net.n_arcs
-    W = net.max_lead_time + 1
-    state = State.initial(net, paths)
-    policy.reset(net, P)
-
-    hold = net.holding_cost[None] * paths.holding_scale[:, None, None]  # (P, N, K)
-    pipe_cost = net.pipeline_cost[None, :, None] * paths.holding_scale[:, None, None]
-    short_cost = net.shortage_cost[None] * paths.shortage_scale[:, None]  # (P, D)
-    goodwill = [d.process.goodwill for d in spec.demands]
-    gw_streams = np.array([g is not None for g in goodwill])
-    gw_sens = np.array([g.sensitivity if g else 0.0 for g in goodwill])
-    gw_rec = np.array([g.recovery if g else 0.0 for g in goodwill])
-    gw_floor = np.array([g.floor if g else 1.0 for g in goodwill])
-    integer_stream = np.array([d.process.integer for d in spec.demands])
-    sup = np.maximum(net.supplier, 0)  # external arcs read node 0, then are masked
-    prio_alloc = net.priority_allocation[sup] & ~net.external
-    has_moq = bool((net.moq > 0).any())
-    has_arc_cap = bool(np.isfinite(net.capacity).any() or paths.disrupted.any())
-    has_prod_cap = bool(np.isfinite(net.production_capacity).any())
-    has_yield_loss = bool((net.yield_rate < 1).any())
-    has_fixed = bool(net.fixed_cost.any())
-    has_revenue = bool(net.price.any())
-    has_pipeline_cost = bool(net.pipeline_cost.any())
-    per_unit_costs = [(part, rate) for part, rate in (
-        ("ordering", net.unit_cost), ("transport", net.transport_cost),
-        ("operating", net.operating_cost[net.customer])) if rate.any()]
-    paths_idx = np.arange(P)[:, None]
-    arcs_idx = np.arange(E)[None, :]
-
-    costs = {k: np.zeros((P, T)) for k in COST_PARTS}
-    flows = {k: np.zeros((P, T)) for k in ("demand", "filled", "sold", "backlog", "lost", "stock",
-                                           "waste", "external_orders", "short_streams",
-                                           "empty_streams")}
-    trace: dict[str, np.ndarray] = {}
-    if record:
-        trace = {k: np.zeros((P, T, N, K)) for k in ("received", "shipped", "sold", "wasted",
-                                                    "refused")}
-        trace.update({k: np.zeros((P, T, E, K)) for k in ("orders", "sent", "arrived",
-                                                          "yield_loss", "lost_orders")})
-        trace["stock"] = np.zeros((P, T + 1, N, K))
-        trace["in_transit"] = np.zeros((P, T + 1, E, K))
-        trace["stock"][:, 0] = state.stock
-
-    def take_oldest(amount: np.ndarray) -> None:
-        """Remove ``amount`` ``(P, N, K)`` from on-hand stock, oldest first."""
-        on_hand = state.on_hand
-        if on_hand.shape[-1] == 1:  # nothing perishes: one bucket
-            on_hand[..., 0] -= np.minimum(amount, on_hand[..., 0])
-            return
-        before = np.cumsum(on_hand, axis=-1) - on_hand
-        on_hand -= np.clip(amount[..., None] - before, 0.0, on_hand)
-
-    def receive(arrivals: np.ndarray, t: int) -> None:
-        """Put arc arrivals ``(P, E, K)`` on hand, refusing what exceeds storage."""
-        incoming = net.at_customers(arrivals)
-        if np.isfinite(net.storage_capacity).any():
-            room = np.maximum(net.storage_capacity[None] - state.stock.sum(-1), 0.0)  # (P, N)
-            total = incoming.sum(-1)
-            accept = np.where(total > room, room / np.maximum(total, _EPS), 1.0)
-            refused = incoming * (1 - accept[..., None])
-            incoming = incoming - refused
-            costs["waste"][:, t] += (refused * net.waste_cost).sum(axis=(1, 2))
-            flows["waste"][:, t] += refused.sum(axis=(1, 2))
-            if record:
-                trace["refused"][:, t] += refused
-        if net.ages == 1:
-            state.on_hand[..., 0] += incoming
-        else:
-            state.on_hand[:, :, np.arange(K), net.fresh_bucket] += incoming
-        if record:
-            trace["received"][:, t] += incoming
-
-    def order_and_ship(t: int) -> None:
-        """Ask the policy for orders, then ship what suppliers can."""
-        orders = np.asarray(policy.act(state, t), dtype=float)
-        if orders.shape != (P, E, K):
-            raise ValueError(f"policy {policy.name!r} returned orders shaped {orders.shape}, "
-                             f"expected (paths, arcs, skus) = {(P, E, K)}")
-        if not np.isfinite(orders).all():
-            raise ValueError(f"policy {policy.name!r} returned non-finite orders in period {t}")
-        orders = np.maximum(orders, 0.0)
-        if net.integer:
-            orders = np.rint(orders)
-        if has_moq:
-            moq = net.moq[None, :, None]
-            orders = np.where((orders > 0) & (orders < moq), moq, orders)
-        if spec.budget is not None:
-            spend = (orders * net.unit_cost[None, :, None]).sum(axis=(1, 2))
-            scale = np.minimum(1.0, spec.budget / np.maximum(spend, _EPS))
-            orders = orders * scale[:, None, None]
-            if net.integer:
-                orders = _floor(orders)
-            if has_moq:  # the MOQ wins: an order the budget cut below it is not placed
-                orders = np.where(orders < net.moq[None, :, None], 0.0, orders)
-        if has_fixed:
-            costs["fixed"][:, t] += (orders.sum(-1) > 0) @ net.fixed_cost
-        if kpi_flows:
-            flows["external_orders"][:, t] += orders[:, net.external].sum(axis=(1, 2))
-
-        request = state.owed + orders
-        if has_arc_cap:
-            arc_cap = np.where(paths.disrupted[:, t], 0.0, net.capacity[None])  # (P, E)
-            total = request.sum(-1)
-            request = request * np.where(total > arc_cap, arc_cap / np.maximum(total, _EPS),
-                                         1.0)[..., None]
-        if has_prod_cap:
-            inbound = request.sum(-1) @ net.customer_matrix  # (P, N)
-            cap = net.production_capacity[None]
-            factor = np.where(inbound > cap, cap / np.maximum(inbound, _EPS), 1.0)
-            request = request * factor[:, net.customer][..., None]
-        if net.integer:
-            request = _floor(request)
-
-        available = state.stock[:, sup]  # (P, E, K) supplier's stock seen by each arc
-        wanted = net.at_suppliers(request)[:, sup]
-        proportional = request * np.where(wanted > available, available / np.maximum(wanted, _EPS), 1.0)
-        if net.integer:
-            proportional = _floor(proportional)
-        sent = proportional
-        if prio_alloc.any():
-            by_priority = np.clip(available - net.queue_matrix @ request, 0.0, request)
-            if net.integer:  # stock can be fractional after a yield loss
-                by_priority = _floor(by_priority)
-            sent = np.where(prio_alloc[None, :, None], by_priority, sent)
-        sent = np.where(net.external[None, :, None], request, sent)
-        shipped_out = net.at_suppliers(sent)
-        take_oldest(shipped_out)
-
-        unsent = state.owed + orders - sent
-        state.owed = unsent if net.internal_backlog else np.zeros_like(unsent)
-        arriving = sent * net.yield_rate[net.customer][None, :, None] if has_yield_loss else sent
-        sent_per_arc = sent.sum(-1)  # (P, E)
-        for part, rate in per_unit_costs:
-            costs[part][:, t] += sent_per_arc @ rate
-
-        lead = paths.lead_time[:, t]  # (P, E)
-        now = (lead == 0)[..., None]
-        later = np.where(now, 0.0, arriving)
-        slot = (paths_idx * E + arcs_idx) * W + (t + lead) % W  # flat (path, arc, slot) index
-        state.pipeline.reshape(P * E * W, K)[slot] += later
-        state.in_transit += later
-        if record:
-            trace["orders"][:, t] = orders
-            trace["sent"][:, t] = arriving
-            trace["yield_loss"][:, t] = sent - arriving
-            trace["shipped"][:, t] += shipped_out
-            trace["lost_orders"][:, t] = 0.0 if net.internal_backlog else unsent
-        if now.any():
-            receive(np.where(now, arriving, 0.0), t)
-            if record:
-                trace["arrived"][:, t] += np.where(now, arriving, 0.0)
-
-    def serve(t: int) -> None:
-        """Serve this period's demand (backlog first) from stock, oldest first."""
-        demand = paths.demand[:, t]
-        if gw_streams.any():
-            reduced = demand * state.goodwill
-            rounded = np.floor(reduced + paths.rounding[:, t])
-            demand = np.where(gw_streams & integer_stream, rounded, np.where(gw_streams, reduced, demand))
-        available = state.stock[:, net.demand_node, net.demand_sku]  # (P, D)
-        if net.backlog:
-            need = demand + state.backlog
-            served = np.minimum(available, need)
-            filled = np.minimum(demand, np.maximum(available - state.backlog, 0.0))
-        else:  # lost sales: no backlog to serve first
-            need = demand
-            served = filled = np.minimum(available, demand)
-        if net.ages == 1:
-            state.on_hand[:, net.demand_node, net.demand_sku, 0] -= served
-        else:
-            sold = np.zeros((P, N, K))
-            sold[:, net.demand_node, net.demand_sku] = served
-            take_oldest(sold)
-        short = need - served  # backlogged, or lost (then charged once)
-        costs["shortage"][:, t] += (short * short_cost).sum(-1)
-        if net.backlog:
-            state.backlog = short
-        else:
-            flows["lost"][:, t] = short.sum(-1)
-        if gw_streams.any():
-            unmet = (demand - filled) / np.maximum(demand, _EPS)
-            g = state.goodwill + gw_rec * (1 - state.goodwill) - gw_sens * unmet
-            state.goodwill = np.where(gw_streams, np.clip(g, gw_floor, 1.0), 1.0)
-        state.last_demand = demand
-        if has_revenue:
-            costs["revenue"][:, t] += served @ net.price[net.demand_node, net.demand_sku]
-        if not kpi_flows:
-            return
-        flows["demand"][:, t] = demand.sum(-1)
-        flows["filled"][:, t] = filled.sum(-1)
-        flows["sold"][:, t] = served.sum(-1)
-        flows["short_streams"][:, t] = (filled < demand - _EPS).sum(-1)
-        flows["empty_streams"][:, t] = (available - served <= _EPS).sum(-1)
-        if record:
-            trace["sold"][:, t][:, net.demand_node, net.demand_sku] = served
-
-    for t in range(T):
-        state.t = t
-        # 1. receive
-        slot = t % W
-        arrivals = state.pipeline[:, :, slot].copy()
-        state.pipeline[:, :, slot] = 0.0
-        state.in_transit -= arrivals
-        receive(arrivals, t)
-        if record:
-            trace["arrived"][:, t] += arrivals
-        # 2-4. order and serve, in the spec's timing
-        if spec.timing == "order-first":
-            order_and_ship(t)
-            serve(t)
-        else:
-            serve(t)
-            order_and_ship(t)
-        # 5. age: bucket 0 of perishable SKUs expires
-        if net.perishable.any():
-            aging = state.on_hand[:, :, net.perishable]
-            expired = aging[..., 0].copy()
-            state.on_hand[:, :, net.perishable] = np.concatenate(
-                [aging[..., 1:], np.zeros_like(aging[..., :1])], axis=-1)
-            costs["waste"][:, t] += (expired * net.waste_cost[net.perishable]).sum(axis=(1, 2))
-            flows["waste"][:, t] += expired.sum(axis=(1, 2))
-            if record:
-                trace["wasted"][:, t][:, :, net.perishable] = expired
-        # 6. end-of-period costs
-        stock = state.stock
-        costs["holding"][:, t] += (stock * hold).sum(axis=(1, 2))
-        if has_pipeline_cost:
-            costs["pipeline"][:, t] += (state.in_transit * pipe_cost).sum(axis=(1, 2))
-        if kpi_flows:
-            flows["stock"][:, t] = stock.sum(axis=(1, 2))
-            flows["backlog"][:, t] = state.backlog.sum(-1)
-        if record:
-            trace["stock"][:, t + 1] = stock
-            trace["in_transit"][:, t + 1] = state.in_transit
-    return Run(spec, policy.name, paths.warmup, costs, flows, trace)
+    sim = Simulator(spec, paths, network, record=record, kpi_flows=kpi_flows, policy_name=policy.name)
+    policy.reset(sim.network, paths.n_paths)
+    while not sim.done:
+        sim.step(policy)
+    return sim.run()
