@@ -1,0 +1,29 @@
+"""Planning and baselines: the deterministic replenishment model, HiGHS, rolling horizon, bounds.
+
+>>> from scenarios import load, SamplePaths, simulate
+>>> from milp import RollingHorizonPolicy, hindsight_bound
+>>> spec = load("lost-sales-poisson")
+>>> paths = SamplePaths.draw(spec, paths=2, periods=20, seed=1, warmup=0)
+>>> run = simulate(spec, paths, RollingHorizonPolicy(spec, horizon=6))
+>>> bool((hindsight_bound(spec, paths) <= run.total_cost.mean(axis=1) + 1e-6).all())
+True
+
+Importing ``milp`` registers ``rolling-horizon`` as a policy name for
+``echelon evaluate`` (``rolling-horizon:horizon=13,safety=...``).
+"""
+
+from milp.errors import InfeasibleWindow
+from milp.hindsight import hindsight_bound, hindsight_model
+from milp.model import build_model, set_state
+from milp.pulp_model import solve_pulp
+from milp.rolling import RollingHorizonPolicy, rolling_from_params
+from milp.solve import Solver, SolveStats, binding_families, lp_bound
+from scenarios.policies import register_policy
+
+__all__ = [
+    "InfeasibleWindow", "RollingHorizonPolicy", "SolveStats", "Solver", "binding_families",
+    "build_model", "hindsight_bound", "hindsight_model", "lp_bound", "rolling_from_params",
+    "set_state", "solve_pulp",
+]
+
+register_policy("rolling-horizon", rolling_from_params)

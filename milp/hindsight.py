@@ -1,0 +1,81 @@
+"""The hindsight (perfect-information) bound on one realised sample path.
+
+For a path, :func:`hindsight_bound` solves :mod:`milp.model` over the whole
+simulated horizon (warm-up included) with the realised demand, the realised
+lead time of a shipment in each period (``SamplePaths.lead_time[p, t, e]``:
+shipped in ``t``, it arrives at ``t + L``), arcs shut while disrupted, the
+path's cost scales and the spec's initial state. The model is built with
+``bound=True`` -- a relaxation of the simulator (continuous quantities, setups
+that may cover several periods' shipments where the simulator can ship an
+order late; see :mod:`milp.model`) -- and the solver's *dual bound* is used,
+not its incumbent, so a time limit or a MIP gap never overstates it. So no
+policy, anticipative or not, can cost less on that path than the bound:
+``bound[p] <= run.total_cost[p].mean()`` for every policy's run on ``paths``.
+
+Goodwill (unmet demand lowering later demand) is not modelled: the
+realised base demand would overstate what a policy that loses goodwill
+faces, so scenarios with goodwill are rejected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from milp.model import build_model, set_state
+from milp.solve import Solver, lp_bound
+from scenarios.errors import SpecError
+from scenarios.network import Network
+from scenarios.paths import SamplePaths
+from scenarios.spec import Spec
+
+__all__ = ["hindsight_bound", "hindsight_model"]
+
+
+def hindsight_model(spec: Spec, paths: SamplePaths, path: int, *, formulation: str = "tight",
+                    network: Network | None = None):
+    """The bound model of one path, its parameters set (see the module notes).
+
+    :param spec: the scenario the paths were drawn for.
+    :param paths: the sample paths.
+    :param path: index of the path.
+    :param formulation: ``"tight"`` or ``"naive"``.
+    :param network: a compiled ``Network(spec)`` to reuse.
+    """
+    net = network or Network(spec)
+    T = paths.n_periods
+    model = build_model(net, T, formulation=formulation, lead_times=paths.lead_time[path], bound=True)
+    set_state(model, on_hand=net.initial_inventory, demand=paths.demand[path].T,
+              available=1.0 - paths.disrupted[path].T.astype(float),
+              hold_scale=float(paths.holding_scale[path]), shortage_scale=float(paths.shortage_scale[path]))
+    return model
+
+
+def hindsight_bound(spec: Spec, paths: SamplePaths, *, time_limit: float = 60.0,
+                    mip_gap: float = 1e-4) -> np.ndarray:
+    """Lower bound on any policy's cost per period on each path, ``(paths,)``.
+
+    The cost is averaged over all ``paths.n_periods`` periods, warm-up
+    included, so it compares with ``run.total_cost.mean(axis=1)``.
+
+    :param spec: the scenario the paths were drawn for.
+    :param paths: the sample paths.
+    :param time_limit: seconds per path; on time-out the solver's bound so far is used.
+    :param mip_gap: relative MIP gap (only tightens the bound; it is valid at any gap).
+    :raises SpecError: paths drawn for another spec, or a scenario with goodwill.
+    """
+    paths.check(spec)
+    goodwill = [i for i, d in enumerate(spec.demands) if d.process.goodwill is not None]
+    if goodwill:
+        raise SpecError(f"demands[{goodwill[0]}].process.goodwill",
+                        "the hindsight bound does not model goodwill (lost demand lowering later "
+                        "demand), so it would not be a bound; remove goodwill to compute it")
+    net = Network(spec)
+    out = np.empty(paths.n_paths)
+    for p in range(paths.n_paths):
+        model = hindsight_model(spec, paths, p, network=net)
+        stats = Solver(model, time_limit=time_limit, mip_gap=mip_gap).solve()
+        bound = stats.bound
+        if bound is None:  # no dual bound yet: the LP relaxation is one
+            bound = lp_bound(model, time_limit=time_limit)
+        out[p] = bound / paths.n_periods
+    return out

@@ -1,0 +1,230 @@
+"""The rolling-horizon planner as a :class:`~scenarios.policy.Policy`.
+
+Every period, for every sample path, the planner reads the simulator's state
+into the mutable parameters of one deterministic model (:mod:`milp.model`)
+over the next ``H`` periods, solves it on a persistent HiGHS instance
+(:mod:`milp.solve`) and orders the first period's shipments. The model is
+built once, in :meth:`RollingHorizonPolicy.reset`; only its parameters change
+between solves. A loop over paths is inherent here: one solve per path and
+period.
+
+Window period 0 is the current period ``t``. Under ``order-first`` the policy
+acts before this period's demand, which is the window's first demand; under
+``demand-first`` it acts after it, so window period 0 carries no new demand
+(its backlog is already in the state). Random lead times are planned at their
+expected value rounded to whole periods; the planner does not know about
+disruptions (every arc is planned as available).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from milp.forecast import FORECASTS, demand_quantile
+from milp.model import SAFETY_MODES, build_model, set_state
+from milp.solve import Solver, SolveStats
+from scenarios.errors import SpecError
+from scenarios.network import Network
+from scenarios.simulator import State
+from scenarios.spec import Spec
+
+__all__ = ["RollingHorizonPolicy", "rolling_from_params"]
+
+
+class RollingHorizonPolicy:
+    """Plan ``H`` periods ahead each period, act on the first (model predictive control).
+
+    :param spec: the scenario.
+    :param horizon: window length ``H`` in periods (>= 1).
+    :param safety: safety-stock target on end-of-period on hand, in units: a scalar
+        (every node and SKU), one value per node ``(N,)`` (split over the node's SKUs by
+        their share of its mean demand) or ``(N, K)``. The RL layer tunes it.
+    :param forecast: ``"mean"`` (the process's mean on the path), ``"quantile"`` (its
+        ``quantile``) or ``"moving-average"`` (of the last ``window`` observed demands).
+    :param quantile: the quantile for ``forecast="quantile"``, in (0, 1).
+    :param window: periods averaged by ``forecast="moving-average"``.
+    :param time_limit: seconds per solve.
+    :param mip_gap: relative MIP gap per solve.
+    :param threads: HiGHS threads.
+    :param integer: whole order quantities in the model (default: the spec's ``integer``).
+    :param formulation: ``"tight"`` or ``"naive"`` big-M (see :mod:`milp.model`).
+    :param safety_mode: ``"soft"`` (penalised) or ``"hard"`` safety-stock targets.
+    :param persistent: keep one model and solver and change parameters (``False``
+        rebuilds the model every period; for comparison only).
+    """
+
+    name = "rolling-horizon"
+
+    def __init__(self, spec: Spec, horizon: int = 13, safety: float | np.ndarray = 0.0,
+                 forecast: str = "mean", quantile: float = 0.5, window: int = 8,
+                 time_limit: float = 10.0, mip_gap: float = 0.01, threads: int = 1,
+                 integer: bool | None = None, formulation: str = "tight", safety_mode: str = "soft",
+                 persistent: bool = True) -> None:
+        if not isinstance(horizon, int | np.integer) or horizon < 1:
+            raise SpecError("horizon", f"must be an integer >= 1, got {horizon!r}")
+        if forecast not in FORECASTS:
+            raise SpecError("forecast", f"must be one of {FORECASTS}, got {forecast!r}")
+        if not 0 < quantile < 1:
+            raise SpecError("quantile", f"must be in (0, 1), got {quantile}")
+        if not isinstance(window, int | np.integer) or window < 1:
+            raise SpecError("window", f"must be an integer >= 1, got {window!r}")
+        if safety_mode not in SAFETY_MODES:
+            raise SpecError("safety_mode", f"must be one of {SAFETY_MODES}, got {safety_mode!r}")
+        safety = np.asarray(safety, dtype=float)
+        if not np.all(np.isfinite(safety)) or np.any(safety < 0):
+            raise SpecError("safety", f"must be finite numbers >= 0, got {safety.tolist()}")
+        self.spec = spec
+        self.horizon, self.window = int(horizon), int(window)
+        self.forecast, self.quantile = forecast, quantile
+        self.time_limit, self.mip_gap, self.threads = time_limit, mip_gap, threads
+        self.integer = spec.integer if integer is None else bool(integer)
+        self.formulation, self.safety_mode, self.persistent = formulation, safety_mode, persistent
+        self.safety = safety
+        self.stats: list[SolveStats] = []
+        self.network: Network | None = None
+        # a wrapper without a model: bad solver options fail here, not in the first period
+        Solver(None, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+
+    # ------------------------------------------------------------------ Policy protocol
+    def reset(self, network: Network, n_paths: int) -> None:
+        """Build the model and its persistent solver once for this run."""
+        if network.spec.hash != self.spec.hash:
+            raise SpecError("policy", f"rolling-horizon was built for {self.spec.name!r}, "
+                            f"not {network.spec.name!r}")
+        self.network = network
+        self.n_paths = n_paths
+        self._safety = self._expand_safety(network)
+        self._model = self._build() if self.persistent else None
+        self._solver = self._new_solver(self._model) if self.persistent else None
+        self._seen = np.zeros((n_paths, 0, network.n_demands))
+        self.stats = []
+
+    def act(self, state: State, t: int) -> np.ndarray:
+        """Orders ``(paths, arcs, skus)``: the first period of each path's plan, net of what is owed."""
+        net = self.network
+        self._observe(state, t)
+        demand = self._forecast(state, t)  # (P, D, H)
+        orders = np.zeros((state.owed.shape[0], net.n_arcs, net.n_skus))
+        for p in range(orders.shape[0]):
+            model = self._model if self.persistent else self._build()
+            solver = self._solver if self.persistent else self._new_solver(model)
+            set_state(model, **self._window_state(state, p, t, demand[p]))
+            stats = solver.solve()
+            self.stats.append(stats)
+            if stats.objective is None:  # stopped without a plan: order nothing this period
+                continue
+            first = solver.values(model._first_shipments).reshape(net.n_arcs, net.n_skus)
+            # the simulator ships what is owed before anything new
+            orders[p] = np.maximum(first - state.owed[p], 0.0)
+        return orders
+
+    def describe(self) -> dict[str, Any]:
+        """The planner's settings (for JSON)."""
+        return {"horizon": self.horizon, "safety": np.round(self.safety, 6).tolist(),
+                "forecast": self.forecast, "quantile": self.quantile, "window": self.window,
+                "time_limit": self.time_limit, "mip_gap": self.mip_gap, "threads": self.threads,
+                "integer": self.integer, "formulation": self.formulation,
+                "safety_mode": self.safety_mode, "persistent": self.persistent}
+
+    # ------------------------------------------------------------------ helpers
+    def _build(self):
+        model = build_model(self.network, self.horizon, integer=self.integer, formulation=self.formulation,
+                            safety=self.safety_mode)
+        model._first_shipments = [model.x[e, k, 0] for e in range(self.network.n_arcs)
+                                  for k in range(self.network.n_skus)]
+        return model
+
+    def _new_solver(self, model) -> Solver:
+        return Solver(model, time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads)
+
+    def _expand_safety(self, network: Network) -> np.ndarray:
+        """Safety targets ``(N, K)`` from a scalar, ``(N,)`` or ``(N, K)``."""
+        N, K = network.n_nodes, network.n_skus
+        s = self.safety
+        if s.ndim == 0:
+            return np.full((N, K), float(s))
+        if s.shape == (N,):
+            rate = network.demand_rate
+            total = rate.sum(axis=1, keepdims=True)
+            share = np.where(total > 0, rate / np.where(total > 0, total, 1.0), 1.0 / K)
+            return s[:, None] * share
+        if s.shape == (N, K):
+            return s.copy()
+        raise SpecError("safety", f"needs a scalar, {N} values (one per node) or {N}x{K}, "
+                        f"got shape {s.shape}")
+
+    def _observe(self, state: State, t: int) -> None:
+        """Record last period's demand for the moving average."""
+        if self.forecast != "moving-average":
+            return
+        demand_first = self.spec.timing == "demand-first"
+        if t >= 1 or demand_first:  # order-first at t = 0 has seen nothing yet
+            self._seen = np.concatenate([self._seen, state.last_demand[:, None]], axis=1)[:, -self.window:]
+
+    def _forecast(self, state: State, t: int) -> np.ndarray:
+        """Demand per path, stream and window period ``(P, D, H)``."""
+        paths, H = state.paths, self.horizon
+        periods = np.minimum(np.arange(t, t + H), paths.n_periods - 1)
+        mean = np.transpose(paths.expected_demand[:, periods], (0, 2, 1))  # (P, D, H)
+        if self.forecast == "quantile":
+            out = np.stack([demand_quantile(d.process, mean[:, i], self.quantile)
+                            for i, d in enumerate(self.spec.demands)], axis=1)
+        elif self.forecast == "moving-average":
+            if self._seen.shape[1]:
+                level = self._seen.mean(axis=1)
+            else:  # nothing observed yet: the process's long-run mean
+                level = np.broadcast_to([d.process.mean_at(1)[0] for d in self.spec.demands], mean.shape[:2])
+            out = np.repeat(level[:, :, None], H, axis=2)
+        else:
+            out = mean.copy()
+        if self.spec.timing == "demand-first":
+            out[:, :, 0] = 0.0  # this period's demand is already served or backlogged
+        return out
+
+    def _window_state(self, state: State, p: int, t: int, demand: np.ndarray) -> dict[str, Any]:
+        """The mutable parameters of path ``p``'s window (see :func:`milp.model.set_state`)."""
+        net, H = self.network, self.horizon
+        E, K = net.n_arcs, net.n_skus
+        slots = state.pipeline.shape[2]
+        arriving = np.zeros((E, K, H))
+        for j in range(1, min(H, slots)):
+            arriving[:, :, j] = state.pipeline[p, :, (t + j) % slots]
+        later = np.maximum(state.in_transit[p] - arriving.sum(axis=2), 0.0)
+        on_hand = state.on_hand[p]  # (N, K, ages): bucket a expires at the end of period t + a
+        alive = np.flip(np.cumsum(np.flip(on_hand, axis=-1), axis=-1), axis=-1)  # alive[..., a] = sum_{b>=a}
+        alive = np.concatenate([alive[..., 1:], np.zeros_like(alive[..., :1])], axis=-1)  # sum_{b>a}
+        ages = alive.shape[-1]
+        alive = alive[..., np.minimum(np.arange(H), ages - 1)] * (np.arange(H) < ages - 1)
+        return {"on_hand": state.stock[p], "demand": demand, "arriving": arriving, "arriving_later": later,
+                "owed": state.owed[p], "backlog": state.backlog[p], "safety": self._safety,
+                "alive": alive, "hold_scale": float(state.paths.holding_scale[p]),
+                "shortage_scale": float(state.paths.shortage_scale[p])}
+
+
+def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
+                        train: Callable[[], Any]) -> RollingHorizonPolicy:
+    """Build the planner from a policy text's parameters (``rolling-horizon:horizon=13,safety=...``).
+
+    Keys: ``horizon``, ``safety`` (1 value, or one per node), ``forecast``,
+    ``quantile``, ``window``, ``time_limit``, ``mip_gap``, ``threads``.
+
+    :raises SpecError: an unknown key or a bad value.
+    """
+    kwargs: dict[str, Any] = {}
+    for key, values in (params or {}).items():
+        if key not in ("horizon", "safety", "forecast", "quantile", "window", "time_limit", "mip_gap",
+                       "threads"):
+            raise SpecError(f"policy.{key}", "rolling-horizon takes horizon, safety, forecast, quantile, "
+                            "window, time_limit, mip_gap, threads")
+        if key == "forecast":
+            kwargs[key] = str(values[0])
+        elif key == "safety":
+            kwargs[key] = values[0] if len(values) == 1 else np.asarray(values, dtype=float)
+        elif key in ("horizon", "window", "threads"):
+            kwargs[key] = int(values[0])
+        else:
+            kwargs[key] = float(values[0])
+    return RollingHorizonPolicy(spec, **kwargs)
