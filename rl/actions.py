@@ -151,11 +151,12 @@ class OrderMap:
     :param max_order: largest order per arc and SKU: a number, an ``(arcs, skus)``
         array, or ``None`` for ``factor`` times the mean demand per period the
         arc serves (its customer's flow times the arc's split share; at least 1).
-    :param factor: multiple of mean demand used when ``max_order`` is ``None``.
+    :param factor: multiple of mean demand used when ``max_order`` is ``None``
+        (3: a zero action orders 1.5 times the mean demand).
     """
 
     def __init__(self, network: Network, max_order: float | np.ndarray | None = None,
-                 factor: float = 4.0) -> None:
+                 factor: float = 3.0) -> None:
         net = network
         if max_order is None:
             n_in = np.bincount(net.customer, minlength=net.n_nodes)[net.customer]

@@ -115,6 +115,8 @@ class TuneEnv(_TaskEnv):
     :param fill_weight: penalty per unit of fill rate below the target.
     :param anchor_paths: training paths for tuning the anchor and its cost.
     :param anchor_seed: seed of those paths.
+    :param time_feature: observe ``t / T`` (leave it out for an agent meant to
+        run on horizons longer than its episodes).
     :param episodes_per_draw: paths drawn at once per environment (default:
         what fits in about 4 MiB, at most 64).
     """
@@ -123,12 +125,13 @@ class TuneEnv(_TaskEnv):
                  anchor: Any = None, distribution: ScenarioDistribution | None = None,
                  periods: int | None = None, warmup: int | None = None, residual_scale: float = 0.5,
                  window: int | None = None, fill_target: float | None = None, fill_weight: float = 1.0,
-                 anchor_paths: int = 64, anchor_seed: int = 0, episodes_per_draw: int | None = None) -> None:
+                 anchor_paths: int = 64, anchor_seed: int = 0, time_feature: bool = True,
+                 episodes_per_draw: int | None = None) -> None:
         task = TuneTask(load(spec) if isinstance(spec, str) else spec, epoch=epoch,
                         parametrisation=parametrisation, anchor=anchor, distribution=distribution,
                         periods=periods, warmup=warmup, residual_scale=residual_scale, window=window,
                         fill_target=fill_target, fill_weight=fill_weight, anchor_paths=anchor_paths,
-                        anchor_seed=anchor_seed)
+                        anchor_seed=anchor_seed, time_feature=time_feature)
         super().__init__(task, episodes_per_draw)
 
 
@@ -152,13 +155,14 @@ class DirectOrderEnv(_TaskEnv):
     """
 
     def __init__(self, spec: Spec | str, *, max_order: float | np.ndarray | None = None,
-                 max_order_factor: float = 4.0, anchor: Any = None,
+                 max_order_factor: float = 3.0, anchor: Any = None,
                  distribution: ScenarioDistribution | None = None, periods: int | None = None,
                  warmup: int | None = None, window: int = 4, fill_target: float | None = None,
                  fill_weight: float = 1.0, anchor_paths: int = 64, anchor_seed: int = 0,
-                 episodes_per_draw: int | None = None) -> None:
+                 time_feature: bool = True, episodes_per_draw: int | None = None) -> None:
         task = DirectOrderTask(load(spec) if isinstance(spec, str) else spec, max_order=max_order,
                                max_order_factor=max_order_factor, anchor=anchor, distribution=distribution,
                                periods=periods, warmup=warmup, window=window, fill_target=fill_target,
-                               fill_weight=fill_weight, anchor_paths=anchor_paths, anchor_seed=anchor_seed)
+                               fill_weight=fill_weight, anchor_paths=anchor_paths, anchor_seed=anchor_seed,
+                               time_feature=time_feature)
         super().__init__(task, episodes_per_draw)

@@ -23,7 +23,7 @@ each block is ``(nodes, skus)`` flattened node-major:
 
 then, with ``pipeline=True``, units in transit per arc arriving in 1, 2, ...
 periods and units owed per arc ``(arcs, skus)``, / the customer's level scale;
-then ``t / T``, ``sin`` and ``cos`` of ``2 pi t / period`` for every season
+then ``t / T`` (unless ``time_feature=False``), ``sin`` and ``cos`` of ``2 pi t / period`` for every season
 length in the spec, and the path's holding- and shortage-cost multipliers.
 
 Scales: ``rate`` is the mean demand per period through the node and SKU
@@ -59,13 +59,17 @@ class Observer:
     :param param_names: policy parameters shown (each ``(paths, nodes, skus)``).
     :param pipeline: add the pipeline by arrival period and what is owed per arc.
     :param clip: observations are clipped to ``[-clip, clip]``.
+    :param time_feature: include ``t / T`` (an agent deployed on a longer
+        horizon than it was trained on sees values it never saw).
     """
 
     def __init__(self, spec: Spec, network: Network, *, window: int, n_periods: int,
-                 param_names: tuple[str, ...] = (), pipeline: bool = False, clip: float = 10.0) -> None:
+                 param_names: tuple[str, ...] = (), pipeline: bool = False, clip: float = 10.0,
+                 time_feature: bool = True) -> None:
         net = network
         self.spec, self.network, self.window, self.n_periods = spec, net, window, n_periods
         self.param_names, self.pipeline, self.clip = tuple(param_names), pipeline, float(clip)
+        self.time_feature = bool(time_feature)
         rate = net.demand_rate
         self._rate_scale = np.where(rate > 0, rate, 1.0)  # (N, K)
         self._level_scale = self._rate_scale * (net.mean_lead_time + 1)[:, None]
@@ -93,7 +97,8 @@ class Observer:
             for d in range(1, net.max_lead_time + 1):
                 names += [f"arriving_in_{d}[{a}/{k}]" for a in arcs for k in spec.sku_ids]
             names += [f"owed[{a}/{k}]" for a in arcs for k in spec.sku_ids]
-        names.append("t/T")
+        if self.time_feature:
+            names.append("t/T")
         for period in self._seasons:
             names += [f"sin(2pi t/{period})", f"cos(2pi t/{period})"]
         return [*names, "holding_scale", "shortage_scale"]
@@ -105,7 +110,7 @@ class Observer:
         n = len(self.node_features) * net.n_nodes * net.n_skus
         if self.pipeline:
             n += net.n_arcs * net.n_skus * (net.max_lead_time + 1)
-        return n + 1 + 2 * len(self._seasons) + 2
+        return n + int(self.time_feature) + 2 * len(self._seasons) + 2
 
     # ---------------------------------------------------------------- history
     def reset(self, n_paths: int) -> None:
@@ -173,7 +178,7 @@ class Observer:
             arriving = state.pipeline[:, :, slots] / self._arc_scale[None, :, None, :]
             parts += [arriving.transpose(0, 2, 1, 3).reshape(P, -1),
                       (state.owed / self._arc_scale).reshape(P, -1)]
-        time = [np.full(P, t / self.n_periods)]
+        time = [np.full(P, t / self.n_periods)] if self.time_feature else []
         for period in self._seasons:
             angle = 2 * np.pi * t / period
             time += [np.full(P, np.sin(angle)), np.full(P, np.cos(angle))]

@@ -63,13 +63,15 @@ class Task:
     :param anchor_seed: seed of those paths.
     :param param_names: policy parameters shown in the observation.
     :param pipeline: show the pipeline per arc in the observation.
+    :param time_feature: show ``t / T`` in the observation.
     """
 
     def __init__(self, spec: Spec, *, anchor: Anchor | ParametricPolicy | TuneResult | None,
                  anchor_family: str, distribution: ScenarioDistribution | None, periods: int | None,
                  warmup: int | None, periods_per_step: int, window: int, fill_target: float | None,
                  fill_weight: float, anchor_paths: int, anchor_seed: int,
-                 param_names: tuple[str, ...] = (), pipeline: bool = False) -> None:
+                 param_names: tuple[str, ...] = (), pipeline: bool = False,
+                 time_feature: bool = True) -> None:
         self.base_spec = spec
         self.spec = spec if distribution is None else replace(spec, randomisation=distribution)
         self.periods = spec.horizon if periods is None else _positive_int("periods", periods)
@@ -97,7 +99,8 @@ class Task:
         self.n_periods = self.warmup + self.periods
         self.n_steps = -(-self.n_periods // self.periods_per_step)
         self.observer = Observer(self.spec, self.network, window=_positive_int("window", window),
-                                 n_periods=self.n_periods, param_names=param_names, pipeline=pipeline)
+                                 n_periods=self.n_periods, param_names=param_names, pipeline=pipeline,
+                                 time_feature=time_feature)
         self.observation_space = spaces.Box(-self.observer.clip, self.observer.clip,
                                             (self.observer.size,), np.float32)
         self._stepper: Stepper | None = None
@@ -213,14 +216,14 @@ class TuneTask(Task):
                  distribution: ScenarioDistribution | None = None, periods: int | None = None,
                  warmup: int | None = None, residual_scale: float = 0.5, window: int | None = None,
                  fill_target: float | None = None, fill_weight: float = 1.0, anchor_paths: int = 64,
-                 anchor_seed: int = 0) -> None:
+                 anchor_seed: int = 0, time_feature: bool = True) -> None:
         family = "sS" if parametrisation == "sS" else "base-stock"
         names = ("s", "S") if parametrisation == "sS" else ("S",)
         super().__init__(spec, anchor=anchor, anchor_family=family, distribution=distribution,
                          periods=periods, warmup=warmup, periods_per_step=epoch,
                          window=epoch if window is None else window, fill_target=fill_target,
                          fill_weight=fill_weight, anchor_paths=anchor_paths, anchor_seed=anchor_seed,
-                         param_names=names)
+                         param_names=names, time_feature=time_feature)
         self.epoch = self.periods_per_step
         self.residuals = ResidualMap(self.anchor, self.network, parametrisation, residual_scale)
         self.policy = self.residuals.policy()
@@ -253,14 +256,15 @@ class DirectOrderTask(Task):
     """
 
     def __init__(self, spec: Spec, *, max_order: float | np.ndarray | None = None,
-                 max_order_factor: float = 4.0, anchor: Anchor | ParametricPolicy | TuneResult | None = None,
+                 max_order_factor: float = 3.0, anchor: Anchor | ParametricPolicy | TuneResult | None = None,
                  distribution: ScenarioDistribution | None = None, periods: int | None = None,
                  warmup: int | None = None, window: int = 4, fill_target: float | None = None,
-                 fill_weight: float = 1.0, anchor_paths: int = 64, anchor_seed: int = 0) -> None:
+                 fill_weight: float = 1.0, anchor_paths: int = 64, anchor_seed: int = 0,
+                 time_feature: bool = True) -> None:
         super().__init__(spec, anchor=anchor, anchor_family="base-stock", distribution=distribution,
                          periods=periods, warmup=warmup, periods_per_step=1, window=window,
                          fill_target=fill_target, fill_weight=fill_weight, anchor_paths=anchor_paths,
-                         anchor_seed=anchor_seed, pipeline=True)
+                         anchor_seed=anchor_seed, pipeline=True, time_feature=time_feature)
         self.orders = OrderMap(self.network, max_order, max_order_factor)
         self._placed: np.ndarray | None = None
 

@@ -1,0 +1,82 @@
+"""What a trained agent is saved as: a directory with the model, its normalisation and metadata.
+
+::
+
+    out/
+      model.zip          the SB3 model kept (best on held-out evaluation)
+      final_model.zip    the model at the end of training
+      vecnormalize.pkl   SB3's VecNormalize at the end of training (for SB3 users)
+      metadata.json      everything needed to run the agent again (see below)
+
+``metadata.json`` holds ``format``, ``algo``, ``env`` (``"tune"`` or
+``"direct"``), ``env_options``, ``scenario`` (``name``, ``hash`` and the full
+training ``spec``), ``anchor``, ``observation`` (``size``, ``features`` and
+the ``normalisation`` statistics that go with ``model.zip``: ``mean``,
+``var``, ``clip_obs``, ``epsilon``), ``action`` (``size``, ``names``),
+``training`` (config, timesteps, time, evaluation history) and ``versions``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+from scenarios.errors import SpecError
+
+__all__ = ["FORMAT", "METADATA_FILE", "MODEL_FILE", "FINAL_MODEL_FILE", "NORMALIZE_FILE", "read_metadata",
+           "versions", "write_metadata"]
+
+FORMAT = "echelon-rl/1"
+MODEL_FILE = "model.zip"
+FINAL_MODEL_FILE = "final_model.zip"
+NORMALIZE_FILE = "vecnormalize.pkl"
+METADATA_FILE = "metadata.json"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages a saved agent depends on."""
+    out = {"python": platform.python_version()}
+    for name in ("echelon", "numpy", "torch", "stable-baselines3", "gymnasium"):
+        try:
+            out[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def write_metadata(directory: str | Path, data: dict[str, Any]) -> Path:
+    """Write ``metadata.json`` into ``directory``; return its path."""
+    path = Path(directory) / METADATA_FILE
+    path.write_text(json.dumps({"format": FORMAT, **data}, indent=2))
+    return path
+
+
+def read_metadata(path: str | Path) -> tuple[dict[str, Any], Path]:
+    """Read the metadata of a saved agent.
+
+    :param path: the agent's directory, its ``model.zip`` (or another zip in
+        it), or its ``metadata.json``.
+    :return: ``(metadata, model_zip_path)``.
+    :raises SpecError: no agent there, or a metadata format this version cannot read.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SpecError("policy.path", f"{str(path)!r} does not exist")
+    directory = path if path.is_dir() else path.parent
+    model = path if path.suffix == ".zip" else directory / MODEL_FILE
+    meta_path = directory / METADATA_FILE
+    if path.is_file() and path.suffix not in (".zip", ".json") or not meta_path.exists() \
+            or not model.exists():
+        raise SpecError("policy.path", f"{str(path)!r} is not a saved agent (needs {MODEL_FILE} and "
+                        f"{METADATA_FILE}; `echelon tune` or rl.train() write them)")
+    try:
+        data = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as err:
+        raise SpecError("policy.path", f"{meta_path} is not valid JSON: {err}") from None
+    if data.get("format") != FORMAT:
+        raise SpecError("policy.path", f"{meta_path} has format {data.get('format')!r}; "
+                        f"this version reads {FORMAT!r}")
+    return data, model

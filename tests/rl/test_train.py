@@ -1,0 +1,117 @@
+"""Training: tiny seeded runs are reproducible, learn, and the saved agent runs in the simulator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rl
+from rl.policy import algorithm, make_task
+from rl.train import TrainConfig, train
+from rl.vec_env import BatchedVecEnv
+from scenarios import builtin
+from scenarios.errors import SpecError
+from scenarios.evaluate import evaluate
+from scenarios.paths import SamplePaths
+from scenarios.policies import build_policy, policy_names
+from scenarios.simulator import simulate
+
+
+def tiny(out, **overrides) -> TrainConfig:
+    """512 timesteps of PPO on 8 batched environments of lost-sales-poisson (30 periods + 50 warm-up)."""
+    options = dict(scenario="lost-sales-poisson", timesteps=512, n_envs=8, n_steps=32, batch_size=64,
+                   n_epochs=2, periods=30, eval_every=256, eval_paths=8, anchor_paths=8, progress_bar=False,
+                   out=str(out))
+    return TrainConfig(**{**options, **overrides})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    return train(tiny(tmp_path_factory.mktemp("agent")))
+
+
+def parameters(path) -> dict[str, np.ndarray]:
+    model = algorithm("ppo").load(str(path), device="cpu")
+    return {k: v.numpy() for k, v in model.policy.state_dict().items()}
+
+
+def test_same_seed_same_model_and_learning_curve(trained, tmp_path) -> None:
+    again = train(tiny(tmp_path / "again"))
+    assert again.history == trained.history
+    first, second = (parameters(r.model_path.parent / "final_model.zip") for r in (trained, again))
+    for key, value in first.items():
+        np.testing.assert_array_equal(second[key], value, err_msg=key)
+    other = train(tiny(tmp_path / "other", seed=1))
+    changed = parameters(other.model_path.parent / "final_model.zip")
+    assert any(not np.array_equal(changed[k], v) for k, v in first.items())
+
+
+def test_the_saved_agent_acts_in_simulate_exactly_as_in_its_env(trained) -> None:
+    agent = rl.load(trained.model_path)
+    spec = builtin.get("lost-sales-poisson")
+    paths = SamplePaths.draw(spec, 3, periods=30, seed=21)
+    run = simulate(spec, paths, agent)
+
+    # The same model stepping the training environment on the same paths.
+    metadata = agent.metadata
+    stats = metadata["observation"]["normalisation"]["model.zip"]
+    mean, var = np.array(stats["mean"]), np.array(stats["var"])
+    env = BatchedVecEnv(make_task(metadata), 3)
+    env.set_options([{"paths": paths.subset(slice(i, i + 1))} for i in range(3)])
+    obs, costs = env.reset(), []
+    while True:
+        normalised = np.clip((obs - mean) / np.sqrt(var + stats["epsilon"]), -stats["clip_obs"],
+                             stats["clip_obs"]).astype(np.float32)
+        action, _ = agent.model.predict(normalised, deterministic=True)
+        obs, _, done, infos = env.step(action)
+        costs.append([info["cost"] for info in infos])
+        if done.all():
+            break
+    epoch = metadata["env_options"]["epoch"]
+    expected = [run.total_cost[:, t:t + epoch].sum(axis=1) for t in range(0, paths.n_periods, epoch)]
+    np.testing.assert_array_equal(np.array(costs), np.array(expected))
+
+
+def test_learning_improves_on_the_untrained_agent(tmp_path) -> None:
+    result = train(tiny(tmp_path, env="direct", timesteps=4096, eval_every=2048, n_epochs=4,
+                        learning_rate=1e-3))
+    untrained = result.history[0]
+    assert untrained["timesteps"] == 0
+    assert result.best_cost < 0.8 * untrained["cost"]
+
+
+def test_rl_is_a_policy_name_for_evaluate(trained) -> None:
+    assert "rl" in policy_names()
+    spec = builtin.get("lost-sales-poisson")
+    policy = build_policy(spec, f"rl:path={trained.model_path.parent}", lambda: None)
+    assert isinstance(policy, rl.AgentPolicy)
+    results = evaluate(spec, ["sS:s=18;S=19", f"rl:path={trained.model_path.parent}"], paths=4, periods=30)
+    assert results[1].family == "rl" and results[1].difference is not None
+    with pytest.raises(SpecError, match="policy.path"):
+        build_policy(spec, "rl", lambda: None)
+
+
+def test_a_scenario_of_another_shape_is_refused(trained) -> None:
+    agent = rl.load(trained.model_path)
+    spec = builtin.get("serial-3")
+    with pytest.raises(SpecError, match="trained on 'lost-sales-poisson' whose nodes are"):
+        simulate(spec, SamplePaths.draw(spec, 1, periods=5), agent)
+    with pytest.raises(SpecError, match="does not exist"):
+        rl.load(trained.model_path.parent / "missing")
+
+
+def test_invalid_config_fields_are_named() -> None:
+    with pytest.raises(SpecError, match="algo"):
+        train("serial-3", algo="dqn")
+    with pytest.raises(SpecError, match="n_envs"):
+        TrainConfig(n_envs=0).validate()
+    with pytest.raises(SpecError, match="env"):
+        TrainConfig(env="tuning").validate()
+
+
+@pytest.mark.parametrize("algo", ["a2c", "sac"])
+def test_other_algorithms_train_and_load(algo: str, tmp_path) -> None:
+    result = train(tiny(tmp_path, algo=algo, timesteps=256, eval_every=0))
+    agent = rl.load(result.model_path)
+    spec = builtin.get("lost-sales-poisson")
+    assert np.isfinite(simulate(spec, SamplePaths.draw(spec, 2, periods=30), agent).total_cost).all()
