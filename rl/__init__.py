@@ -24,20 +24,19 @@ if TYPE_CHECKING:
     from rl.anchor import Anchor, make_anchor
     from rl.envs import DirectOrderEnv, TuneEnv
     from rl.policy import AgentPolicy, load
-    from rl.stepper import Stepper
     from rl.train import TrainConfig, TrainResult, train
     from rl.vec_env import BatchedDirectOrderEnv, BatchedTuneEnv, BatchedVecEnv
 
 __all__ = [
     "AgentPolicy", "Anchor", "BatchedDirectOrderEnv", "BatchedTuneEnv", "BatchedVecEnv", "DirectOrderEnv",
-    "OrderMap", "ResidualMap", "Stepper", "TrainConfig", "TrainResult", "TuneEnv", "load", "make_anchor",
+    "OrderMap", "ResidualMap", "TrainConfig", "TrainResult", "TuneEnv", "load", "make_anchor",
     "train",
 ]
 
 _HOME = {
     "OrderMap": "rl.actions", "ResidualMap": "rl.actions", "Anchor": "rl.anchor", "make_anchor": "rl.anchor",
     "DirectOrderEnv": "rl.envs", "TuneEnv": "rl.envs", "AgentPolicy": "rl.policy", "load": "rl.policy",
-    "Stepper": "rl.stepper", "TrainConfig": "rl.train", "TrainResult": "rl.train", "train": "rl.train",
+    "TrainConfig": "rl.train", "TrainResult": "rl.train", "train": "rl.train",
     "BatchedDirectOrderEnv": "rl.vec_env", "BatchedTuneEnv": "rl.vec_env", "BatchedVecEnv": "rl.vec_env",
 }
 

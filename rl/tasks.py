@@ -23,13 +23,12 @@ from gymnasium import spaces
 from rl.actions import OrderMap, ResidualMap
 from rl.anchor import ANCHOR_FAMILIES, Anchor, make_anchor
 from rl.observation import Observer
-from rl.stepper import Stepper
 from scenarios.distribution import ScenarioDistribution
 from scenarios.errors import SpecError
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.policies import ParametricPolicy
-from scenarios.simulator import State
+from scenarios.simulator import Simulator, State
 from scenarios.spec import Spec
 from scenarios.tuning import TuneResult
 
@@ -103,7 +102,7 @@ class Task:
                                  time_feature=time_feature)
         self.observation_space = spaces.Box(-self.observer.clip, self.observer.clip,
                                             (self.observer.size,), np.float32)
-        self._stepper: Stepper | None = None
+        self._sim: Simulator | None = None
 
     # --------------------------------------------------------------- subclass
     @property
@@ -150,18 +149,18 @@ class Task:
     @property
     def t(self) -> int:
         """The current period of the running episodes."""
-        return 0 if self._stepper is None else self._stepper.t
+        return 0 if self._sim is None else self._sim.t
 
     def start(self, paths: SamplePaths) -> np.ndarray:
         """Begin one episode per path; return the first observations ``(paths, obs_size)``."""
         if paths.n_periods != self.n_periods:
             raise SpecError("paths", f"episodes have {self.n_periods} periods "
                             f"(warm-up {self.warmup} + {self.periods}), the paths {paths.n_periods}")
-        self._stepper = Stepper(self.spec_for(paths), paths, self.network,
+        self._sim = Simulator(self.spec_for(paths), paths, self.network,
                                 kpi_flows=self.fill_target is not None)
         self.observer.reset(paths.n_paths)
         self._begin(paths.n_paths)
-        state = self._stepper.begin_period()
+        state = self._sim.begin_period()
         self.observer.record(state)
         return self.observer.observe(state, 0, self._params())
 
@@ -175,34 +174,34 @@ class Task:
             ``cost`` (this step's cost) and, with a fill target, ``fill_rate``
             and ``fill_penalty`` (already subtracted from the reward).
         """
-        stepper = self._stepper
-        if stepper is None or stepper.done:
+        sim = self._sim
+        if sim is None or sim.done:
             raise RuntimeError("step() needs start() first (the episodes are over)")
         action = np.asarray(action, dtype=float)
-        if action.shape != (stepper.n_paths, self.action_size):
+        if action.shape != (sim.n_paths, self.action_size):
             raise ValueError(f"actions must be shaped (paths, action_size) = "
-                             f"{(stepper.n_paths, self.action_size)}, got {action.shape}")
+                             f"{(sim.n_paths, self.action_size)}, got {action.shape}")
         self._apply(action)
-        start = stepper.t
+        start = sim.t
         stop = min(start + self.periods_per_step, self.n_periods)
-        state = stepper.state
+        state = sim.state
         for t in range(start, stop):
-            stepper.end_period(self._orders(state, t))
+            sim.end_period(self._orders(state, t))
             if t + 1 < self.n_periods:
-                state = stepper.begin_period()
+                state = sim.begin_period()
                 self.observer.record(state)
-        cost = stepper.total_cost(start, stop).sum(axis=1)
+        cost = sim.total_cost(start, stop).sum(axis=1)
         reward = -cost / (self.cost_scale * (stop - start))
         info = {"cost": cost}
         if self.fill_target is not None:
-            demand = stepper.flows["demand"][:, start:stop].sum(axis=1)
-            filled = stepper.flows["filled"][:, start:stop].sum(axis=1)
+            demand = sim.flows["demand"][:, start:stop].sum(axis=1)
+            filled = sim.flows["filled"][:, start:stop].sum(axis=1)
             fill = np.where(demand > 0, filled / np.where(demand > 0, demand, 1.0), 1.0)
             penalty = self.fill_weight * np.maximum(self.fill_target - fill, 0.0)
             reward = reward - penalty
             info.update(fill_rate=fill, fill_penalty=penalty)
         obs = self.observer.observe(state, stop, self._params())
-        return obs, reward, stepper.done, info
+        return obs, reward, sim.done, info
 
 
 class TuneTask(Task):

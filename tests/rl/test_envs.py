@@ -117,7 +117,7 @@ def test_episodes_draw_fresh_domain_randomised_paths() -> None:
     scales = []
     env.reset(seed=0)
     for _ in range(3):
-        scales.append(env.task._stepper.paths.holding_scale[0])
+        scales.append(env.task._sim.paths.holding_scale[0])
         env.reset()
     assert len(set(scales)) == 3  # randomised per path, a fresh path every episode
 

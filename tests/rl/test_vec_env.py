@@ -75,7 +75,7 @@ def test_reset_options_play_given_paths() -> None:
     paths = SamplePaths.draw(spec, 2, periods=10, warmup=2, seed=3)
     batched.set_options([{"paths": paths.subset(slice(i, i + 1))} for i in range(2)])
     batched.reset()
-    np.testing.assert_array_equal(batched.task._stepper.paths.demand, paths.demand)
+    np.testing.assert_array_equal(batched.task._sim.paths.demand, paths.demand)
 
 
 def test_vec_env_api_for_sb3_wrappers() -> None:
@@ -107,5 +107,5 @@ def test_curriculum_widens_the_distribution_for_later_episodes() -> None:
     for _ in range(2 * batched.task.n_steps):  # into episodes drawn from the wide distribution
         actions = np.zeros((2, *batched.action_space.shape), np.float32)
         assert_same(reference.step(actions), batched.step(actions))
-    levels = batched.task._stepper.paths.expected_demand[:, 0, 0]
+    levels = batched.task._sim.paths.expected_demand[:, 0, 0]
     assert not np.allclose(levels, levels[0])  # demand level now differs per path
