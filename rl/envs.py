@@ -19,12 +19,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from rl.anchor import Anchor
 from rl.episodes import PathSource
 from rl.tasks import DirectOrderTask, Task, TuneTask
 from scenarios.distribution import ScenarioDistribution
 from scenarios.errors import SpecError
 from scenarios.paths import SamplePaths
+from scenarios.policies import ParametricPolicy
 from scenarios.spec import Spec, load
+from scenarios.tuning import TuneResult
 
 __all__ = ["DirectOrderEnv", "TuneEnv"]
 
@@ -72,12 +75,12 @@ class _TaskEnv(gym.Env):
         return obs[0], float(reward[0]), False, bool(truncated), {k: float(v[0]) for k, v in info.items()}
 
     def set_distribution(self, distribution: ScenarioDistribution | None) -> None:
-        """Draw later episodes from ``distribution`` (curriculum); pre-drawn paths are dropped."""
+        """Draw later episodes from ``distribution`` (``None``: none); pre-drawn paths are dropped."""
         self.task.set_distribution(distribution)
         self._source = PathSource(self.task.spec, self.task.periods, self.task.warmup, self._block)
 
     @property
-    def anchor(self):
+    def anchor(self) -> Anchor:
         """The :class:`~rl.anchor.Anchor` of the task."""
         return self.task.anchor
 
@@ -118,11 +121,12 @@ class TuneEnv(_TaskEnv):
     :param time_feature: observe ``t / T`` (leave it out for an agent meant to
         run on horizons longer than its episodes).
     :param episodes_per_draw: paths drawn at once per environment (default:
-        what fits in about 4 MiB, at most 64).
+        what fits in about 1 MiB, at most 8).
     """
 
     def __init__(self, spec: Spec | str, *, epoch: int = 4, parametrisation: str = "sS",
-                 anchor: Any = None, distribution: ScenarioDistribution | None = None,
+                 anchor: Anchor | ParametricPolicy | TuneResult | None = None,
+                 distribution: ScenarioDistribution | None = None,
                  periods: int | None = None, warmup: int | None = None, residual_scale: float = 0.5,
                  window: int | None = None, fill_target: float | None = None, fill_weight: float = 1.0,
                  anchor_paths: int = 64, anchor_seed: int = 0, time_feature: bool = True,
@@ -155,7 +159,7 @@ class DirectOrderEnv(_TaskEnv):
     """
 
     def __init__(self, spec: Spec | str, *, max_order: float | np.ndarray | None = None,
-                 max_order_factor: float = 3.0, anchor: Any = None,
+                 max_order_factor: float = 3.0, anchor: Anchor | ParametricPolicy | TuneResult | None = None,
                  distribution: ScenarioDistribution | None = None, periods: int | None = None,
                  warmup: int | None = None, window: int = 4, fill_target: float | None = None,
                  fill_weight: float = 1.0, anchor_paths: int = 64, anchor_seed: int = 0,

@@ -20,17 +20,18 @@ from scenarios.spec import Spec
 
 __all__ = ["PathSource", "default_block", "stack_paths"]
 
-_BLOCK_BYTES = 4 * 2**20  # memory per environment for pre-drawn paths
+_BLOCK_BYTES = 2**20  # memory per environment for pre-drawn paths
+_MAX_BLOCK = 8  # enough: a draw of 8 paths costs little more than a draw of 1
 
 
 def default_block(spec: Spec, n_periods: int) -> int:
-    """Paths per draw: as many as fit in about 4 MiB, between 1 and 64.
+    """Paths per draw: as many as fit in about 1 MiB, between 1 and 8.
 
     :param spec: the scenario.
     :param n_periods: periods per path, warm-up included.
     """
     per_path = n_periods * (3 * 8 * len(spec.demands) + 9 * len(spec.arcs)) + 16
-    return int(np.clip(_BLOCK_BYTES // per_path, 1, 64))
+    return int(np.clip(_BLOCK_BYTES // per_path, 1, _MAX_BLOCK))
 
 
 class PathSource:

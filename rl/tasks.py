@@ -131,7 +131,7 @@ class Task:
         return spaces.Box(-1.0, 1.0, (self.action_size,), np.float32)
 
     def set_distribution(self, distribution: ScenarioDistribution | None) -> None:
-        """Draw later episodes from ``distribution`` (a curriculum step); running ones finish as they are."""
+        """Draw later episodes from ``distribution`` (``None``: none); running ones finish as they are."""
         self.spec = replace(self.base_spec, randomisation=distribution)
 
     def draw(self, n_paths: int, seed: int) -> SamplePaths:

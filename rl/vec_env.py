@@ -27,6 +27,7 @@ from gymnasium.utils import seeding
 from stable_baselines3.common.vec_env import VecEnv
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
+from rl.anchor import Anchor
 from rl.episodes import PathSource, stack_paths
 from rl.tasks import DirectOrderTask, Task, TuneTask
 from scenarios.distribution import ScenarioDistribution
@@ -114,13 +115,13 @@ class BatchedVecEnv(VecEnv):
 
     # ------------------------------------------------------------------ batch
     def set_distribution(self, distribution: ScenarioDistribution | None) -> None:
-        """Draw later episodes of every environment from ``distribution`` (curriculum)."""
+        """Draw later episodes of every environment from ``distribution`` (``None``: no randomisation)."""
         self.task.set_distribution(distribution)
         self._sources = [PathSource(self.task.spec, self.task.periods, self.task.warmup, self._block)
                          for _ in range(self.num_envs)]
 
     @property
-    def anchor(self):
+    def anchor(self) -> Anchor:
         """The :class:`~rl.anchor.Anchor` of the task."""
         return self.task.anchor
 
