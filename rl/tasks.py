@@ -134,10 +134,6 @@ class Task:
         """Draw later episodes from ``distribution`` (``None``: none); running ones finish as they are."""
         self.spec = replace(self.base_spec, randomisation=distribution)
 
-    def draw(self, n_paths: int, seed: int) -> SamplePaths:
-        """``n_paths`` episode paths for the current distribution, from ``seed``."""
-        return SamplePaths.draw(self.spec, n_paths, self.periods, seed=seed, warmup=self.warmup)
-
     def spec_for(self, paths: SamplePaths) -> Spec:
         """The spec ``paths`` were drawn for (the task's, or its base spec without randomisation)."""
         for spec in (self.spec, self.base_spec):
@@ -157,7 +153,7 @@ class Task:
             raise SpecError("paths", f"episodes have {self.n_periods} periods "
                             f"(warm-up {self.warmup} + {self.periods}), the paths {paths.n_periods}")
         self._sim = Simulator(self.spec_for(paths), paths, self.network,
-                                kpi_flows=self.fill_target is not None)
+                              kpi_flows=self.fill_target is not None)
         self.observer.reset(paths.n_paths)
         self._begin(paths.n_paths)
         state = self._sim.begin_period()
