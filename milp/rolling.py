@@ -100,6 +100,7 @@ class RollingHorizonPolicy:
         self._model = self._build() if self.persistent else None
         self._solver = self._new_solver(self._model) if self.persistent else None
         self._seen = np.zeros((n_paths, 0, network.n_demands))
+        self._plans: list[np.ndarray | None] = [None] * n_paths
         self.stats = []
 
     def act(self, state: State, t: int) -> np.ndarray:
@@ -112,10 +113,12 @@ class RollingHorizonPolicy:
             model = self._model if self.persistent else self._build()
             solver = self._solver if self.persistent else self._new_solver(model)
             set_state(model, **self._window_state(state, p, t, demand[p]))
-            stats = solver.solve()
+            stats = solver.solve(hint=self._hint(model, p))
             self.stats.append(stats)
             if stats.objective is None:  # stopped without a plan: order nothing this period
+                self._plans[p] = None
                 continue
+            self._plans[p] = solver.values(model._setups)
             first = solver.values(model._first_shipments).reshape(net.n_arcs, net.n_skus)
             # the simulator ships what is owed before anything new
             orders[p] = np.maximum(first - state.owed[p], 0.0)
@@ -135,7 +138,20 @@ class RollingHorizonPolicy:
                             safety=self.safety_mode)
         model._first_shipments = [model.x[e, k, 0] for e in range(self.network.n_arcs)
                                   for k in range(self.network.n_skus)]
+        model._setups = list(model.y.values()) + list(model.z.values())
+        # (setup var, the var one period later): last period's plan, shifted, is this one's hint
+        H = self.horizon
+        model._shift = [(v, model.y[e, j + 1]) for (e, j), v in model.y.items() if j + 1 < H]
+        model._shift += [(v, model.z[e, k, j + 1]) for (e, k, j), v in model.z.items() if j + 1 < H]
         return model
+
+    def _hint(self, model, p: int) -> list | None:
+        """Path ``p``'s previous setups shifted one period earlier (the overlap of the windows)."""
+        plan = self._plans[p]
+        if plan is None:
+            return None
+        position = {id(v): i for i, v in enumerate(model._setups)}  # same order in every build
+        return [(now, plan[position[id(later)]]) for now, later in model._shift]
 
     def _new_solver(self, model) -> Solver:
         return Solver(model, time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads)

@@ -17,7 +17,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+import highspy
 import numpy as np
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.results import TerminationCondition
@@ -34,6 +36,8 @@ LIMIT_FAMILIES = ("storage", "storage_on_receipt", "refusal", "shelf_life", "arc
                   "production_capacity", "budget", "safety_stock", "ship_from_stock", "moq",
                   "setup_capacity")
 
+#: Dives tried in turn by the rounding certificate (see :meth:`Solver._dive`).
+_DIVES = ("up", "nearest")
 _FEASIBLE = (TerminationCondition.convergenceCriteriaSatisfied, TerminationCondition.maxTimeLimit,
              TerminationCondition.iterationLimit, TerminationCondition.objectiveLimit,
              TerminationCondition.unknown)
@@ -84,17 +88,29 @@ def _new_highs(time_limit: float | None, mip_gap: float | None, threads: int | N
 class Solver:
     """HiGHS bound to one model, re-solved after its mutable parameters change.
 
+    Each :meth:`solve` first tries a cheap certificate: it solves the LP
+    relaxation, then LPs with the binaries fixed (a hint, the rounded
+    relaxation, a dive), and stops when a plan is within ``mip_gap`` of the
+    relaxation's bound -- the usual case with the ``"tight"`` formulation,
+    whose relaxation is close to integral. Otherwise HiGHS's branch and bound
+    runs from the best plan found. Both paths act
+    on the persistent HiGHS instance directly (through the column map of
+    ``pyomo.contrib.solver``'s interface), so a step costs a few simplex
+    re-solves from a warm basis.
+
     :param model: a model built by :func:`milp.model.build_model` (any Pyomo
         model with linear constraints works).
     :param time_limit: seconds per solve (``None``: no limit).
-    :param mip_gap: relative MIP gap at which HiGHS stops.
+    :param mip_gap: relative MIP gap at which a solve stops.
     :param threads: HiGHS threads.
     :param persistent: keep the model loaded in HiGHS between solves; ``False``
         reloads it every time (for comparison only).
+    :param rounding: try the LP-rounding certificate before branch and bound.
     """
 
-    def __init__(self, model: pyo.ConcreteModel, *, time_limit: float | None = 10.0,
-                 mip_gap: float = 0.01, threads: int | None = 1, persistent: bool = True) -> None:
+    def __init__(self, model: pyo.ConcreteModel | None, *, time_limit: float | None = 10.0,
+                 mip_gap: float = 0.01, threads: int | None = 1, persistent: bool = True,
+                 rounding: bool = True) -> None:
         if time_limit is not None and not time_limit > 0:
             raise SpecError("time_limit", f"must be > 0 seconds, got {time_limit}")
         if not 0 <= mip_gap < 1:
@@ -103,30 +119,170 @@ class Solver:
             raise SpecError("threads", f"must be an integer >= 1, got {threads!r}")
         self.model = model
         self.time_limit, self.mip_gap, self.threads = time_limit, mip_gap, threads
-        self.persistent = persistent
+        self.persistent, self.rounding = persistent, rounding
         self._solver: Highs | None = None
-        self._results = None
+        self._values: np.ndarray | None = None
+        self._binaries: np.ndarray | None = None
 
-    def solve(self) -> SolveStats:
+    def solve(self, hint: Sequence[tuple[Any, float]] | None = None) -> SolveStats:
         """Solve the model as its parameters stand now.
 
+        :param hint: values for some binaries, ``(Pyomo var data, 0 or 1)`` pairs, e.g. the
+            previous rolling-horizon plan shifted by a period; tried first as
+            a rounding (binaries not hinted are rounded from the relaxation).
         :return: the outcome; the plan is read with :meth:`values`.
         :raises InfeasibleWindow: the model has no feasible plan (the message
             names the binding constraint family).
         """
         start = time.perf_counter()
+        self._values = None
         if self._solver is None or not self.persistent:
             self._solver = _new_highs(self.time_limit, self.mip_gap, self.threads)
-        results = self._solver.solve(self.model)
+            self._solver.set_instance(self.model)
+            self._binaries = None
+            highs = self._solver._solver_model
+            highs.setOptionValue("output_flag", False)
+            highs.setOptionValue("mip_rel_gap", self.mip_gap)
+            if self.threads is not None:
+                highs.setOptionValue("threads", self.threads)
+        else:
+            self._solver.update_parameters()
+        highs = self._solver._solver_model
+        if self._binaries is None:
+            self._binaries = _binary_columns(highs)
+        stats = None
+        if self.rounding and self._binaries is not None and len(self._binaries):
+            stats = self._round(highs, start, hint)
+        if stats is None:
+            stats = self._branch_and_bound(start)
+        return stats
+
+    def _round(self, highs, start: float, hint: Sequence[tuple[Any, float]] | None) -> SolveStats | None:
+        """The LP-rounding certificate; ``None`` when it does not prove the gap.
+
+        Candidates, cheapest first, each an LP with the binaries fixed: the
+        hint (rest rounded at 0.5), the relaxation rounded at 0.5, then dives
+        (:meth:`_dive`). It stops at the first plan within the gap of the
+        relaxation's bound.
+        """
+        cols = self._binaries
+        n = len(cols)
+        ok = highspy.HighsModelStatus.kOptimal
+        highs.setOptionValue("time_limit", self._left(start) or float("inf"))
+        highs.changeColsIntegrality(n, cols, np.full(n, highspy.HighsVarType.kContinuous))
+        best = None
+
+        def fix(lower: np.ndarray, upper: np.ndarray) -> bool:
+            """Re-solve with these bounds on the binaries; keep the plan if integral and better."""
+            nonlocal best
+            highs.changeColsBounds(n, cols, lower, upper)
+            highs.run()
+            if highs.getModelStatus() != ok:
+                return False
+            values = np.asarray(highs.getSolution().col_value)
+            if np.all(np.abs(values[cols] - np.round(values[cols])) <= 1e-6):
+                value = highs.getInfo().objective_function_value
+                if best is None or value < best[0]:
+                    best = (value, values.copy())
+            return True
+
+        def proven() -> bool:
+            return best is not None and abs(best[0] - bound) <= self.mip_gap * max(abs(best[0]), 1e-9)
+
+        try:
+            highs.run()
+            if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+                raise InfeasibleWindow(binding_families(self.model),
+                                       "dropping that family alone makes the window feasible")
+            if highs.getModelStatus() != ok:
+                return None
+            bound = highs.getInfo().objective_function_value
+            relaxed = np.asarray(highs.getSolution().col_value)[cols]
+            rounded = (relaxed > 0.5).astype(float)
+            if np.all(np.abs(relaxed - rounded) <= 1e-6):  # the relaxation is integral
+                best = (bound, np.array(highs.getSolution().col_value))
+            if not proven() and hint:
+                column = self._solver._pyomo_var_to_solver_var_map
+                position = {c: i for i, c in enumerate(cols.tolist())}
+                hinted = rounded.copy()
+                for var, value in hint:
+                    i = position.get(column.get(id(var), -1))
+                    if i is not None:
+                        hinted[i] = float(value > 0.5)
+                fix(hinted, hinted)
+            if not proven():
+                fix(rounded, rounded)
+            for rule in _DIVES:
+                if proven():
+                    break
+                self._dive(highs, fix, proven, rule)
+        finally:
+            highs.changeColsBounds(n, cols, np.zeros(n), np.ones(n))
+            highs.changeColsIntegrality(n, cols, np.full(n, highspy.HighsVarType.kInteger))
+        if best is None:
+            return None
+        gap = abs(best[0] - bound) / max(abs(best[0]), 1e-9)
+        if gap > self.mip_gap:
+            self._start = best[1]
+            return None
+        self._values = best[1]
+        return SolveStats("optimal", float(best[0]), float(bound), gap, time.perf_counter() - start)
+
+    def _dive(self, highs, fix, proven, rule: str) -> None:
+        """Fix fractional binaries one LP at a time until the plan is integral.
+
+        ``"up"``: the largest fractional binary goes to 1 and those below 0.1
+        go to 0 (setups are rarely wrong to open, often wrong to keep small);
+        ``"nearest"``: the binary nearest to 0 or 1 goes there.
+        """
+        cols = self._binaries
+        n = len(cols)
+        lower, upper = np.zeros(n), np.ones(n)
+        if not fix(lower, upper):
+            return
+        for _ in range(n):
+            values = np.asarray(highs.getSolution().col_value)[cols]
+            fractional = (lower < upper) & (np.abs(values - np.round(values)) > 1e-6)
+            if not fractional.any() or proven():
+                return
+            if rule == "up":
+                i = int(np.argmax(np.where(fractional, values, -1.0)))
+                low = fractional & (values < 0.1)
+                upper[low] = 0.0
+                lower[i] = upper[i] = 1.0
+            else:
+                distance = np.where(fractional, np.abs(values - np.round(values)), np.inf)
+                i = int(np.argmin(distance))
+                lower[i] = upper[i] = float(values[i] > 0.5)
+            if not fix(lower, upper):
+                return
+
+    def _left(self, start: float) -> float | None:
+        if self.time_limit is None:
+            return None
+        return max(self.time_limit - (time.perf_counter() - start), 1e-3)
+
+    def _branch_and_bound(self, start: float) -> SolveStats:
+        """HiGHS's MIP solve (parameters already pushed), from the rounded plan if there is one."""
+        highs = self._solver._solver_model
+        plan = getattr(self, "_start", None)
+        if plan is not None:
+            highs.setSolution(len(plan), np.arange(len(plan), dtype=np.int32), plan)
+            self._start = None
+        self._solver.config.auto_updates.update_parameters = False
+        try:
+            results = self._solver.solve(self.model, time_limit=self._left(start))
+        finally:
+            self._solver.config.auto_updates.update_parameters = True
         seconds = time.perf_counter() - start
         condition = results.termination_condition
         if condition in _INFEASIBLE:
-            self._results = None
             raise InfeasibleWindow(binding_families(self.model),
                                    "dropping that family alone makes the window feasible")
-        self._results = results
         objective = results.incumbent_objective
         bound = results.objective_bound
+        if bound is not None and not np.isfinite(bound):
+            bound = None
         if condition == TerminationCondition.convergenceCriteriaSatisfied:
             status = "optimal"
             bound = objective if bound is None else bound
@@ -134,23 +290,35 @@ class Solver:
             status = "time-limit" if objective is not None else "no-solution"
         else:
             status = "error"
-        if objective is None:
-            self._results = None
+        if objective is not None:
+            self._values = np.array(highs.getSolution().col_value)
         gap = None
-        if objective is not None and bound is not None and np.isfinite(bound):
+        if objective is not None and bound is not None:
             gap = abs(objective - bound) / max(abs(objective), 1e-9)
-        return SolveStats(status, objective, bound if bound is None or np.isfinite(bound) else None,
-                          gap, seconds)
+        return SolveStats(status, objective, bound, gap, seconds)
 
     def values(self, variables: Sequence[pyo.Var]) -> np.ndarray:
         """Values of ``variables`` (Pyomo var data) in the last plan found.
 
         :raises RuntimeError: the last solve found no plan.
         """
-        if self._results is None:
+        if self._values is None:
             raise RuntimeError("the last solve found no plan")
-        primals = self._results.solution_loader.get_vars(vars_to_load=list(variables))
-        return np.array([primals[v] for v in variables], dtype=float)
+        column = self._solver._pyomo_var_to_solver_var_map
+        return self._values[[column[id(v)] for v in variables]]
+
+
+def _binary_columns(highs) -> np.ndarray | None:
+    """Column indices of the binaries, or ``None`` when general integers exist (no rounding then)."""
+    lp = highs.getLp()
+    integrality = np.asarray(lp.integrality_)
+    if integrality.size == 0:
+        return np.zeros(0, dtype=np.int32)
+    integer = np.flatnonzero(integrality != highspy.HighsVarType.kContinuous)
+    lower, upper = np.asarray(lp.col_lower_)[integer], np.asarray(lp.col_upper_)[integer]
+    if np.any(lower < 0) or np.any(upper > 1):
+        return None
+    return integer.astype(np.int32)
 
 
 def binding_families(model: pyo.ConcreteModel, *, time_limit: float = 10.0) -> tuple[str, ...]:
