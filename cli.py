@@ -266,3 +266,53 @@ def demo(
         console.print(f"[bold]echelon demo[/] · {spec.name}: {spec.description}")
         results = run_eval(spec, families, paths=paths, seed=seed, progress=_progress(False))
         _kpi_table(spec, results, paths, console)
+
+
+@app.command()
+def tune(
+    scenario: ScenarioOpt,
+    algo: Annotated[str, typer.Option(help="SB3 algorithm: ppo, sac or a2c.")] = "ppo",
+    env: Annotated[str, typer.Option(help="tune: residuals on a tuned (s,S) anchor; direct: order "
+                                     "quantities (the classic formulation).")] = "tune",
+    timesteps: Annotated[int, typer.Option(help="Environment steps to train.")] = 200_000,
+    seed: SeedOpt = 0,
+    randomise: Annotated[bool, typer.Option("--randomise", help="Train on the scenario's domain "
+                                            "randomisation (or ranges around it).")] = False,
+    out: Annotated[str | None, typer.Option(help="Directory for model.zip and metadata.json "
+                                            "[default: runs/SCENARIO-ALGO-ENV-seedK].")] = None,
+    paths: Annotated[int, typer.Option(help="Fresh test paths for the final comparison.")] = 500,
+    eval_seed: Annotated[int, typer.Option(help="Seed of the fresh test paths.")] = 2026,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train an RL agent, then compare it with its anchor and tuned classical policies on fresh paths."""
+    with _user_errors():
+        import rl
+        from scenarios.evaluate import evaluate as run_eval
+        from scenarios.spec import load
+
+        _check_positive("timesteps", timesteps)
+        _check_positive("paths", paths)
+        spec = load(scenario)
+        out = out or f"runs/{spec.name}-{algo}-{env}-seed{seed}"
+        result = rl.train(rl.TrainConfig(scenario=scenario, algo=algo, env=env, timesteps=timesteps,
+                                         seed=seed, randomise=True if randomise else None, out=out,
+                                         progress_bar=not as_json))
+        meta = json.loads(result.metadata_path.read_text())
+        anchor = rl.Anchor.from_dict(meta["anchor"]).policy()
+        anchor.name = f"anchor ({anchor.name})"
+        families = ["base-stock", "sS", "capped-base-stock"]
+        if spec.is_tree:
+            families.append("echelon-base-stock")
+        results = run_eval(spec, [f"rl:path={out}", anchor, *families], paths=paths, seed=eval_seed,
+                           progress=_progress(as_json))
+    if as_json:
+        _print_json({"scenario": spec.name, "model_path": str(result.model_path),
+                     "timesteps": result.timesteps, "train_time_s": result.train_time_s,
+                     "paths": paths, "seed": eval_seed,
+                     "results": [r.to_dict(spec.known_optimum) for r in results]})
+        return
+    from rich.console import Console
+
+    console = Console()
+    console.print(f"model: {result.model_path} · {result.timesteps} steps in {result.train_time_s:.0f} s")
+    _kpi_table(spec, results, paths, console)

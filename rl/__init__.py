@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from rl.anchor import Anchor, make_anchor
     from rl.envs import DirectOrderEnv, TuneEnv
     from rl.policy import AgentPolicy, load
-    from rl.train import TrainConfig, TrainResult, train
+    from rl.training import TrainConfig, TrainResult, train
     from rl.vec_env import BatchedDirectOrderEnv, BatchedTuneEnv, BatchedVecEnv
 
 __all__ = [
@@ -36,7 +36,7 @@ __all__ = [
 _HOME = {
     "OrderMap": "rl.actions", "ResidualMap": "rl.actions", "Anchor": "rl.anchor", "make_anchor": "rl.anchor",
     "DirectOrderEnv": "rl.envs", "TuneEnv": "rl.envs", "AgentPolicy": "rl.policy", "load": "rl.policy",
-    "TrainConfig": "rl.train", "TrainResult": "rl.train", "train": "rl.train",
+    "TrainConfig": "rl.training", "TrainResult": "rl.training", "train": "rl.training",
     "BatchedDirectOrderEnv": "rl.vec_env", "BatchedTuneEnv": "rl.vec_env", "BatchedVecEnv": "rl.vec_env",
 }
 

@@ -330,3 +330,26 @@ def test_help_does_not_import_heavy_packages() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           timeout=60)
     assert proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr
+
+
+# -------------------------------------------------------------------- tune
+def test_tune_trains_then_compares_on_fresh_paths(tmp_path):
+    out = tmp_path / "agent"
+    data = run_json("tune", "-s", "lost-sales-poisson", "--timesteps", "512", "--paths", "20",
+                    "--out", str(out), "--json")
+    assert data["model_path"] == str(out / "model.zip") and (out / "model.zip").exists()
+    assert data["timesteps"] >= 512 and data["train_time_s"] > 0
+    labels = [r["policy"] for r in data["results"]]
+    assert labels[0] == f"rl:path={out}" and labels[1].startswith("anchor")
+    assert {"base-stock", "sS", "capped-base-stock"} <= set(labels)
+    for r in data["results"]:
+        cost = r["cost_per_period"]
+        assert cost["ci95"][0] <= cost["mean"] <= cost["ci95"][1]
+
+
+@pytest.mark.parametrize(("option", "value", "field"),
+                         [("--algo", "bogus", "algo"), ("--env", "nope", "env")])
+def test_tune_bad_option_is_one_line(tmp_path, option, value, field):
+    result = run("tune", "-s", "serial-3", option, value, "--timesteps", "10", "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith(f"error: {field}:") and "Traceback" not in result.output

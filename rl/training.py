@@ -1,6 +1,6 @@
 """Train an agent on the batched VecEnv: one config, one function (CleanRL-style).
 
->>> from rl.train import TrainConfig, train          # doctest: +SKIP
+>>> from rl.training import TrainConfig, train          # doctest: +SKIP
 >>> result = train(TrainConfig(scenario="serial-3", timesteps=200_000, seed=1))  # doctest: +SKIP
 >>> policy = rl.load(result.model_path)               # doctest: +SKIP
 
