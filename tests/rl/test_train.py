@@ -7,7 +7,7 @@ import pytest
 
 import rl
 from rl.policy import algorithm, make_task
-from rl.train import TrainConfig, train
+from rl.training import TrainConfig, train
 from rl.vec_env import BatchedVecEnv
 from scenarios import builtin
 from scenarios.errors import SpecError
