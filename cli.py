@@ -184,6 +184,13 @@ def _progress(quiet: bool) -> Callable[[str], None] | None:
     return lambda message: console.print(f"[dim]… {message}[/]", highlight=False)
 
 
+def _short(value: Any) -> str:
+    """A parameter value for a table cell: numbers to 4 significant digits, lists comma-separated."""
+    if isinstance(value, list | tuple):
+        return ",".join(_short(v) for v in value)
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
     from rich.table import Table
 
@@ -195,7 +202,7 @@ def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
     for r in results:
         k = r.kpis
         label = r.label + ("" if not r.tuning else " (tuned)")
-        params = "; ".join(f"{n}={','.join(f'{x:.4g}' for x in v)}" for n, v in r.params.items())
+        params = "; ".join(f"{n}={_short(v)}" for n, v in r.params.items())
         table.add_row(
             f"{label}\n[dim]{params}[/]", str(k["cost_per_period"]),
             "" if r.difference is None else str(r.difference),
@@ -214,8 +221,9 @@ def evaluate(
     scenario: ScenarioOpt,
     policy: Annotated[list[str], typer.Option("--policy", "-p", help="Policy, repeatable: NAME "
                                               "(tuned on separate training paths) or "
-                                              "NAME:key=v1,v2,... with one value per node. Families: "
-                                              "base-stock, echelon-base-stock, sS, sQ.")],
+                                              "NAME:key=v1,v2,... with one value per node. Names: "
+                                              "base-stock, echelon-base-stock, sS, sQ, "
+                                              "capped-base-stock, rolling-horizon, rl:path=DIR.")],
     paths: PathsOpt = 1000,
     periods: PeriodsOpt = None,
     seed: SeedOpt = 0,
@@ -224,6 +232,8 @@ def evaluate(
 ) -> None:
     """Compare policies on the same sample paths: KPIs with 95% CIs and paired differences."""
     with _user_errors():
+        import milp  # noqa: F401 - registers rolling-horizon
+        import rl  # noqa: F401 - registers rl:path=...
         from scenarios.evaluate import evaluate as run_eval
         from scenarios.spec import load
 
