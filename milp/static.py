@@ -495,8 +495,9 @@ def _check_supported(spec: Spec, family: str, paths: SamplePaths, net: Network) 
 
     notes = []
     if any(len(c) > 1 for c in net.children):
-        notes.append("a supplier with several customers: the LP splits short stock as it likes, the "
-                     "simulator proportionally; steps are kept only if the proportional rule improves")
+        notes.append("a supplier with several customers shares short stock proportionally (rounded "
+                     "down): the program simulates that exactly, but its cuts are not those of a convex "
+                     "cost and its LP may split as it likes")
     if spec.shortage == "lost-sales":
         notes.append("lost sales: sales are relaxed to <= min(demand, stock) and the burn-in periods "
                      "are charged in the program like measured ones")
