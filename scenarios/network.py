@@ -181,6 +181,13 @@ class Network:
         return flow
 
     @cached_property
+    def sku_share(self) -> np.ndarray:
+        """``(N, K)`` each SKU's share of the mean demand through a node (equal shares if none)."""
+        rate = self.demand_rate
+        total = rate.sum(axis=1, keepdims=True)
+        return np.where(total > 0, rate / np.where(total > 0, total, 1.0), 1.0 / self.n_skus)
+
+    @cached_property
     def mean_lead_time(self) -> np.ndarray:
         """``(N,)`` expected lead time into each node (mean over its inbound arcs; 0 if none)."""
         expected = np.array([a.lead_time.expected for a in self.spec.arcs])

@@ -13,11 +13,12 @@ the order over the node's inbound arcs (:func:`~scenarios.policy.to_arc_orders`)
 * ``capped-base-stock`` -- order up to ``S`` but never more than ``r`` at once
   (Xin 2021, strong for lost sales).
 
-Parameters are given per node (one value per node, in the spec's node order)
-and spread over SKUs by each SKU's share of the node's mean demand; arrays
-shaped ``(nodes, skus)`` set every SKU directly. Add a leading path axis
-``(paths, nodes, skus)`` for per-path values (how the tuner evaluates many
-candidates in one run) or pass ``by_period=True`` with a leading period axis.
+Parameters are read by their number of dimensions: ``(nodes,)`` -- one value
+per node, in the spec's node order, spread over SKUs by each SKU's share of
+the node's mean demand (:attr:`~scenarios.network.Network.sku_share`);
+``(nodes, skus)`` -- every SKU set directly; ``(paths, nodes, skus)`` -- per
+path (how the tuner evaluates many candidates in one run). With
+``by_period=True`` each has a leading period axis.
 """
 
 from __future__ import annotations
@@ -90,18 +91,15 @@ class ParametricPolicy(ABC):
         into = [np.isin(network.customer, level) for level in network.levels]
         self._level_arcs = [m for m in into if m.any()] or [np.zeros(network.n_arcs, dtype=bool)]
         N, K = network.n_nodes, network.n_skus
-        rate = network.demand_rate
-        total = rate.sum(axis=1, keepdims=True)
-        share = np.where(total > 0, rate / np.where(total > 0, total, 1.0), 1.0 / K)  # (N, K)
         self._levels = {}
         for k, v in self.params.items():
-            lead = v.shape[:1] if self.by_period else ()
-            body = v.shape[len(lead):]
-            if body[-1:] == (N,):
-                v = v[..., None] * share
-            elif body[-2:] != (N, K):
+            body = v.shape[1:] if self.by_period else v.shape
+            if body == (N,):
+                v = v[..., None] * network.sku_share
+            elif not (len(body) in (2, 3) and body[-2:] == (N, K)):
                 raise SpecError(f"policy.{k}", f"needs one value per node ({N}: "
-                                f"{', '.join(network.spec.node_ids)}), got shape {v.shape}")
+                                f"{', '.join(network.spec.node_ids)}), ({N}, {K}) per node and SKU or "
+                                f"(paths, {N}, {K}); got shape {v.shape}")
             self._levels[k] = v
 
     def level(self, name: str, t: int) -> np.ndarray:

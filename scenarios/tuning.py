@@ -165,7 +165,8 @@ def tune(spec: Spec, family: str, paths: SamplePaths, *, max_iterations: int = 6
         out = []
         for i in range(0, len(candidates), chunk):
             block = candidates[i:i + chunk]
-            values = {k: np.repeat(v, P, axis=0) for k, v in _params(family, names, block, N).items()}
+            values = {k: np.repeat(v[..., None] * net.sku_share, P, axis=0)  # (candidates * P, N, K)
+                      for k, v in _params(family, names, block, N).items()}
             run = simulate(spec, paths.tile(len(block)), cls(**values), network=net, kpi_flows=False)
             out.append(run.total_cost[:, paths.warmup:].mean(1).reshape(len(block), P).mean(1))
         return np.concatenate(out)
