@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,6 +52,27 @@ def _user_errors() -> Iterator[None]:
     except SpecError as err:
         _stderr().print(f"[bold red]error:[/] {err}", highlight=False)
         raise typer.Exit(code=2) from None
+
+
+@contextmanager
+def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
+    """Send file descriptor 1 to stderr while ``enabled``.
+
+    Solver libraries print banners from C; on stdout they would break the one
+    JSON object a ``--json`` run promises.
+    """
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _check_positive(name: str, value: int | None) -> None:
@@ -231,7 +253,7 @@ def evaluate(
     as_json: JsonOpt = False,
 ) -> None:
     """Compare policies on the same sample paths: KPIs with 95% CIs and paired differences."""
-    with _user_errors():
+    with _user_errors(), _stdout_to_stderr(as_json):
         import milp  # noqa: F401 - registers rolling-horizon
         import rl  # noqa: F401 - registers rl:path=...
         from scenarios.evaluate import evaluate as run_eval
@@ -295,7 +317,7 @@ def tune(
     as_json: JsonOpt = False,
 ) -> None:
     """Train an RL agent, then compare it with its anchor and tuned classical policies on fresh paths."""
-    with _user_errors():
+    with _user_errors(), _stdout_to_stderr(as_json):
         import rl
         from scenarios.evaluate import evaluate as run_eval
         from scenarios.spec import load
@@ -326,3 +348,120 @@ def tune(
     console = Console()
     console.print(f"model: {result.model_path} · {result.timesteps} steps in {result.train_time_s:.0f} s")
     _kpi_table(spec, results, paths, console)
+
+
+@app.command()
+def solve(
+    scenario: ScenarioOpt,
+    method: Annotated[str, typer.Option(help="rolling: the rolling-horizon MILP policy simulated on "
+                                        "sample paths; hindsight: the perfect-information bound per "
+                                        "path; static: optimal static base-stock levels (SAA).")] = "rolling",
+    horizon: Annotated[int, typer.Option(help="Rolling-horizon window in periods.")] = 13,
+    safety: Annotated[float, typer.Option(help="Rolling horizon: safety stock per node and SKU, "
+                                          "units.")] = 0.0,
+    time_limit: Annotated[float, typer.Option(help="Seconds per solve.")] = 10.0,
+    gap: Annotated[float, typer.Option(help="Relative MIP gap per solve.")] = 0.01,
+    backend: Annotated[str, typer.Option(help="pyomo (persistent HiGHS) or pulp (cross-check; "
+                                         "hindsight only).")] = "pyomo",
+    paths: Annotated[int | None, typer.Option(help="Sample paths [default: 20; static: 2000 test "
+                                              "paths, its training uses --train-paths].")] = None,
+    periods: PeriodsOpt = None,
+    train_paths: Annotated[int, typer.Option(help="static: training paths of the SAA program.")] = 200,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Solve with the MILP layer: rolling-horizon plans, the hindsight bound, or optimal static levels."""
+    with _user_errors(), _stdout_to_stderr(as_json):
+        import time
+
+        import numpy as np
+
+        from scenarios.errors import SpecError
+        from scenarios.evaluate import train_seed
+        from scenarios.kpis import estimate, kpis
+        from scenarios.paths import SamplePaths
+        from scenarios.policies import make_policy
+        from scenarios.simulator import simulate
+        from scenarios.spec import load
+
+        if method not in ("rolling", "hindsight", "static"):
+            raise SpecError("--method", f"must be rolling, hindsight or static, got {method!r}")
+        if backend not in ("pyomo", "pulp"):
+            raise SpecError("--backend", f"must be pyomo or pulp, got {backend!r}")
+        if backend == "pulp" and method != "hindsight":
+            raise SpecError("--backend", "pulp is the cross-check backend of --method hindsight only")
+        for name, value in (("paths", paths), ("periods", periods), ("horizon", horizon),
+                            ("train-paths", train_paths)):
+            _check_positive(name, value)
+        if time_limit <= 0 or not 0 <= gap < 1:
+            raise SpecError("--time-limit" if time_limit <= 0 else "--gap",
+                            "must be > 0" if time_limit <= 0 else f"must be in [0, 1), got {gap}")
+        paths = paths or (2000 if method == "static" else 20)
+        spec = load(scenario)
+        test = SamplePaths.draw(spec, paths, periods, seed=seed)
+        out: dict[str, Any] = {"scenario": spec.name, "method": method, "paths": paths, "seed": seed}
+        started = time.perf_counter()
+        if method == "rolling":
+            from milp import RollingHorizonPolicy
+
+            policy = RollingHorizonPolicy(spec, horizon=horizon, safety=safety, time_limit=time_limit,
+                                          mip_gap=gap)
+            k = kpis(simulate(spec, test, policy))
+            times = [s.seconds for s in policy.stats]
+            statuses = sorted({s.status for s in policy.stats})
+            gaps = [s.gap for s in policy.stats if s.gap is not None]
+            out.update(status=statuses[0] if len(statuses) == 1 else ",".join(statuses),
+                       cost_per_period=k["cost_per_period"].to_dict(), fill_rate=k["fill_rate"].to_dict(),
+                       solves=len(times),
+                       solve_time_s={"median": float(np.median(times)), "max": float(np.max(times))},
+                       gap={"median": float(np.median(gaps)) if gaps else None,
+                            "max": float(np.max(gaps)) if gaps else None},
+                       horizon=horizon, safety=safety)
+        elif method == "hindsight":
+            from milp import hindsight_bound, solve_pulp
+            from scenarios.network import Network
+
+            if backend == "pyomo":
+                bound = hindsight_bound(spec, test, time_limit=time_limit, mip_gap=gap)
+            else:  # the same model built with PuLP: fixed lead times only (no per-shipment draws)
+                if any(a.lead_time.kind != "fixed" or a.lead_time.disruption for a in spec.arcs):
+                    raise SpecError("--backend", "pulp solves the hindsight model with fixed lead "
+                                    f"times only; {spec.name!r} has random lead times or disruptions")
+                net = Network(spec)
+                bound = np.array([solve_pulp(net, test.n_periods, on_hand=net.initial_inventory,
+                                             demand=test.demand[p].T, time_limit=time_limit)
+                                  for p in range(test.n_paths)]) / test.n_periods
+            out.update(status="bound", objective=estimate(bound).to_dict(),
+                       cost_per_period=estimate(bound).to_dict(),
+                       note="per-path lower bound on any policy's cost per period, warm-up included",
+                       gap=gap)
+        else:
+            from milp.static import optimise_static
+
+            family = "echelon-base-stock" if spec.is_tree else "base-stock"
+            train = SamplePaths.draw(spec, train_paths, periods, seed=train_seed(seed))
+            result = optimise_static(spec, train, family, time_limit=time_limit)
+            policy = make_policy(spec, family, result.params)
+            k = kpis(simulate(spec, test, policy))
+            out.update(status=result.status, family=family, levels=result.levels,
+                       objective=result.objective, exact=result.exact,
+                       cost_per_period=k["cost_per_period"].to_dict(), fill_rate=k["fill_rate"].to_dict(),
+                       solve_time_s={"median": result.solve_time_s, "max": result.solve_time_s},
+                       gap=None, train_paths=train_paths)
+        out["wall_time_s"] = time.perf_counter() - started
+        if spec.known_optimum and method != "hindsight":
+            out["gap_to_optimum"] = out["cost_per_period"]["mean"] / spec.known_optimum - 1
+    if as_json:
+        _print_json(out)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"echelon solve · {spec.name} · {method}", show_header=False)
+    for key, value in out.items():
+        if isinstance(value, dict) and "ci95" in value:
+            value = f"{value['mean']:.4g}  (95% CI {value['ci95'][0]:.4g} – {value['ci95'][1]:.4g})"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}={_short(v)}" for k, v in value.items())
+        table.add_row(key, _short(value))
+    Console().print(table)

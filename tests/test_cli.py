@@ -353,3 +353,37 @@ def test_tune_bad_option_is_one_line(tmp_path, option, value, field):
     result = run("tune", "-s", "serial-3", option, value, "--timesteps", "10", "--out", str(tmp_path))
     assert result.exit_code == 2
     assert result.stderr.strip().startswith(f"error: {field}:") and "Traceback" not in result.output
+
+
+# ------------------------------------------------------------------- solve
+def test_solve_static_serial_3_levels_within_1_percent():
+    data = run_json("solve", "-s", "serial-3", "--method", "static", "--json")
+    assert data["method"] == "static" and len(data["levels"]) == 3
+    assert abs(data["cost_per_period"]["mean"] / 47.67 - 1) < 0.01, data["cost_per_period"]
+    assert data["solve_time_s"]["median"] > 0 and data["status"]
+
+
+def test_solve_rolling_reports_every_solve():
+    data = run_json("solve", "-s", "lost-sales-poisson", "--method", "rolling", "--horizon", "4",
+                    "--paths", "2", "--periods", "10", "--json")
+    assert data["solves"] == 2 * (10 + 50)  # one solve per path and period, warm-up included
+    assert data["status"] == "optimal"
+    assert 0 < data["solve_time_s"]["median"] <= data["solve_time_s"]["max"]
+    assert data["cost_per_period"]["mean"] > 0
+
+
+def test_solve_hindsight_same_bound_with_pulp_and_pyomo():
+    args = ("solve", "-s", "divergent-1w3r", "--method", "hindsight", "--paths", "2", "--periods", "8",
+            "--gap", "0", "--json")
+    pyomo = run_json(*args)["cost_per_period"]["mean"]
+    pulp = run_json(*args, "--backend", "pulp")["cost_per_period"]["mean"]
+    assert pyomo == pytest.approx(pulp, rel=1e-6)
+
+
+@pytest.mark.parametrize(("args", "field"), [(("--method", "magic"), "--method"),
+                                             (("--backend", "gurobi"), "--backend"),
+                                             (("--gap", "2"), "--gap")])
+def test_solve_bad_option_is_one_line(args, field):
+    result = run("solve", "-s", "serial-3", *args)
+    assert result.exit_code == 2
+    assert result.stderr.strip().startswith(f"error: {field}:") and "Traceback" not in result.output
