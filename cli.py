@@ -217,9 +217,11 @@ def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
     from rich.table import Table
 
     optimum = spec.known_optimum
+    bounded = results[0].bound_gap is not None
     table = Table(title=f"{spec.name}: {paths} paths, mean ± 95% CI half-width, per period")
     for col in ("policy", "cost/period", "vs first", "fill rate", "CSL", "avg inventory", "waste",
-                "bullwhip", *(("gap to optimum",) if optimum else ())):
+                "bullwhip", *(("gap to optimum",) if optimum else ()),
+                *(("gap to hindsight bound",) if bounded else ())):
         table.add_column(col, justify="left" if col == "policy" else "right")
     for r in results:
         k = r.kpis
@@ -232,8 +234,12 @@ def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
             f"{k['average_inventory'].mean:.4g}", f"{k['waste'].mean:.3g}",
             f"{k['bullwhip'].mean:.3g}",
             *((f"{k['cost_per_period'].mean / optimum - 1:+.2%}",) if optimum else ()),
+            *((f"{r.bound_gap.mean / r.bound_mean:+.1%}",) if bounded else ()),
         )
     console.print(table)
+    if bounded:
+        console.print(f"[dim]hindsight bound: {results[0].bound_mean:.4g} per period over all periods "
+                      "(warm-up included; perfect information, a lower bound on any policy)[/]")
     if optimum:
         console.print(f"[dim]known optimum: {optimum:g} per period ({spec.name})[/]")
 
@@ -250,11 +256,13 @@ def evaluate(
     periods: PeriodsOpt = None,
     seed: SeedOpt = 0,
     train_paths: Annotated[int, typer.Option(help="Training paths for tuned policies.")] = 200,
+    bound: Annotated[bool, typer.Option("--bound", help="Also solve the hindsight bound per path "
+                                        "(MILP) and report every policy's gap to it.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare policies on the same sample paths: KPIs with 95% CIs and paired differences."""
     with _user_errors(), _stdout_to_stderr(as_json):
-        import milp  # noqa: F401 - registers rolling-horizon
+        import milp  # registers rolling-horizon; hindsight_bound for --bound
         import rl  # noqa: F401 - registers rl:path=...
         from scenarios.evaluate import evaluate as run_eval
         from scenarios.spec import load
@@ -264,7 +272,8 @@ def evaluate(
         _check_positive("train-paths", train_paths)
         spec = load(scenario)
         results = run_eval(spec, policy, paths=paths, periods=periods, seed=seed,
-                           train_paths=train_paths, progress=_progress(as_json))
+                           train_paths=train_paths, progress=_progress(as_json),
+                           bound=milp.hindsight_bound if bound else None)
     measured = results[0].run.total_cost.shape[1] - results[0].run.warmup
     if as_json:
         _print_json({"scenario": spec.name, "paths": paths, "periods": measured,

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from scenarios.errors import SpecError
-from scenarios.kpis import Estimate, kpis, paired_difference
+from scenarios.kpis import Estimate, estimate, kpis, paired_difference
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.policies import FAMILIES, build_policy, make_policy, parse_policy
@@ -40,6 +40,9 @@ class PolicyResult:
     :param run: the full simulation output.
     :param tuning: how the parameters were found, for tuned policies.
     :param difference: paired cost difference against the first policy.
+    :param bound_gap: per-path cost per period over all periods (warm-up
+        included) minus the hindsight bound on that path, when asked for.
+    :param bound_mean: the mean hindsight bound per period.
     """
 
     label: str
@@ -49,6 +52,8 @@ class PolicyResult:
     run: Run
     tuning: TuneResult | None = None
     difference: Estimate | None = field(default=None)
+    bound_gap: Estimate | None = field(default=None)
+    bound_mean: float | None = field(default=None)
 
     def to_dict(self, known_optimum: float | None = None) -> dict[str, Any]:
         """The JSON contract of ``echelon evaluate`` for this policy.
@@ -66,6 +71,9 @@ class PolicyResult:
             out["difference_vs_first"] = self.difference.to_dict()
         if known_optimum:
             out["gap_to_optimum"] = self.kpis["cost_per_period"].mean / known_optimum - 1
+        if self.bound_gap is not None and self.bound_mean:
+            out["gap_to_bound"] = {"absolute": self.bound_gap.to_dict(),
+                                   "relative": self.bound_gap.mean / self.bound_mean}
         if self.tuning is not None:
             t = self.tuning
             out["tuning"] = {"train_cost": t.train_cost, "evaluations": t.evaluations,
@@ -81,7 +89,8 @@ def train_seed(seed: int) -> int:
 def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
              periods: int | None = None, seed: int = 0, train_paths: int = 200,
              train_periods: int | None = None,
-             progress: Callable[[str], None] | None = None) -> list[PolicyResult]:
+             progress: Callable[[str], None] | None = None,
+             bound: Callable[[Spec, SamplePaths], np.ndarray] | None = None) -> list[PolicyResult]:
     """Run each policy on the same test paths and compute KPIs with 95% CIs.
 
     :param spec: the scenario.
@@ -92,6 +101,8 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
     :param train_paths: paths for tuning bare policy names.
     :param train_periods: periods per training path (default: ``periods``).
     :param progress: called with a short message before each step.
+    :param bound: per-path lower bound on the cost per period over all periods,
+        e.g. :func:`milp.hindsight_bound`; each result then reports its gap to it.
     :raises SpecError: a bad policy text or parameter.
     """
     if not policies:
@@ -132,4 +143,11 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
                                     getattr(policy, "tuning", None)))
     for r in results[1:]:
         r.difference = paired_difference(r.run, results[0].run)
+    if bound is not None:
+        if progress:
+            progress(f"hindsight bound on {paths} paths")
+        lower = bound(spec, test)
+        for r in results:
+            r.bound_gap = estimate(r.run.total_cost.mean(axis=1) - lower)
+            r.bound_mean = float(lower.mean())
     return results

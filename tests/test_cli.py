@@ -387,3 +387,12 @@ def test_solve_bad_option_is_one_line(args, field):
     result = run("solve", "-s", "serial-3", *args)
     assert result.exit_code == 2
     assert result.stderr.strip().startswith(f"error: {field}:") and "Traceback" not in result.output
+
+
+def test_evaluate_bound_reports_a_nonnegative_gap_for_every_policy():
+    data = run_json("evaluate", "-s", "lost-sales-poisson", "-p", "base-stock:S=19", "-p",
+                    "capped-base-stock:S=19;r=6", "--paths", "4", "--periods", "20", "--bound", "--json")
+    for r in data["results"]:
+        gap = r["gap_to_bound"]
+        assert gap["absolute"]["ci95"][0] >= -1e-6  # the bound is below the cost on every path
+        assert gap["relative"] >= 0
