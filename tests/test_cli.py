@@ -394,5 +394,4 @@ def test_evaluate_bound_reports_a_nonnegative_gap_for_every_policy():
                     "capped-base-stock:S=19;r=6", "--paths", "4", "--periods", "20", "--bound", "--json")
     for r in data["results"]:
         gap = r["gap_to_bound"]
-        assert gap["absolute"]["ci95"][0] >= -1e-6  # the bound is below the cost on every path
-        assert gap["relative"] >= 0
+        assert gap["absolute"]["mean"] >= 0 and gap["relative"] >= 0  # the bound is below the cost
