@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pulp
+from pyomo.common.tee import capture_output
 
 from milp.model import NAIVE_BIG_M, expected_lead_times
 from scenarios.errors import SpecError
@@ -157,7 +158,8 @@ def solve_pulp(network: Network, horizon: int, *, on_hand: np.ndarray, demand: n
     prob += pulp.lpSum(cost)
 
     solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=1e-9)
-    prob.solve(solver)
+    with capture_output(capture_fd=True):  # HiGHS prints its banner before PuLP silences it
+        prob.solve(solver)
     if pulp.LpStatus[prob.status] != "Optimal":
         raise SpecError("milp", f"PuLP/HiGHS ended with status {pulp.LpStatus[prob.status]}")
     return float(pulp.value(prob.objective))

@@ -49,7 +49,9 @@ class RollingHorizonPolicy:
     :param time_limit: seconds per solve.
     :param mip_gap: relative MIP gap per solve.
     :param threads: HiGHS threads.
-    :param integer: whole order quantities in the model (default: the spec's ``integer``).
+    :param integer: plan whole order quantities (``True``); ``None`` or ``False`` plan continuous
+        quantities, which the simulator rounds on integer specs -- much faster to solve, and
+        the default.
     :param formulation: ``"tight"`` or ``"naive"`` big-M (see :mod:`milp.model`).
     :param safety_mode: ``"soft"`` (penalised) or ``"hard"`` safety-stock targets.
     :param persistent: keep one model and solver and change parameters (``False``
@@ -80,7 +82,7 @@ class RollingHorizonPolicy:
         self.horizon, self.window = int(horizon), int(window)
         self.forecast, self.quantile = forecast, quantile
         self.time_limit, self.mip_gap, self.threads = time_limit, mip_gap, threads
-        self.integer = spec.integer if integer is None else bool(integer)
+        self.integer = bool(integer)
         self.formulation, self.safety_mode, self.persistent = formulation, safety_mode, persistent
         self.safety = safety
         self.stats: list[SolveStats] = []

@@ -30,14 +30,20 @@ from scenarios.errors import SpecError
 
 __all__ = ["SolveStats", "Solver", "binding_families", "LIMIT_FAMILIES", "lp_bound"]
 
-#: Constraint families that limit what a plan may do; the others define
-#: stocks and costs (balances) or are valid inequalities that never bind alone.
-LIMIT_FAMILIES = ("storage", "storage_on_receipt", "refusal", "shelf_life", "arc_capacity",
-                  "production_capacity", "budget", "safety_stock", "ship_from_stock", "moq",
-                  "setup_capacity")
+#: Constraint families that limit what a plan may do, by name, with the model
+#: components that make them up; the others define stocks and costs
+#: (balances) or are valid inequalities.
+LIMIT_FAMILIES = {
+    "storage": ("storage", "storage_on_receipt"), "refusal": ("refusal",), "shelf_life": ("shelf_life",),
+    "arc_capacity": ("arc_capacity",), "production_capacity": ("production_capacity",),
+    "budget": ("budget",), "safety_stock": ("safety_stock",), "ship_from_stock": ("ship_from_stock",),
+    "moq": ("moq",), "setup_capacity": ("setup_capacity",),
+}
 
 #: Dives tried in turn by the rounding certificate (see :meth:`Solver._dive`).
 _DIVES = ("up", "nearest")
+#: Families that define stocks and backlogs: dropping one "fixes" anything, so they are named last.
+_BALANCES = ("inventory_balance", "backlog_balance", "lost_sales")
 _FEASIBLE = (TerminationCondition.convergenceCriteriaSatisfied, TerminationCondition.maxTimeLimit,
              TerminationCondition.iterationLimit, TerminationCondition.objectiveLimit,
              TerminationCondition.unknown)
@@ -190,7 +196,7 @@ class Solver:
             return best is not None and abs(best[0] - bound) <= self.mip_gap * max(abs(best[0]), 1e-9)
 
         try:
-            highs.run()
+            _run(highs)
             if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
                 raise InfeasibleWindow(binding_families(self.model),
                                        "dropping that family alone makes the window feasible")
@@ -265,6 +271,7 @@ class Solver:
     def _branch_and_bound(self, start: float) -> SolveStats:
         """HiGHS's MIP solve (parameters already pushed), from the rounded plan if there is one."""
         highs = self._solver._solver_model
+        highs.clearSolver()  # a basis left by the LPs above would make HiGHS skip its MIP presolve
         plan = getattr(self, "_start", None)
         if plan is not None:
             highs.setSolution(len(plan), np.arange(len(plan), dtype=np.int32), plan)
@@ -272,6 +279,9 @@ class Solver:
         self._solver.config.auto_updates.update_parameters = False
         try:
             results = self._solver.solve(self.model, time_limit=self._left(start))
+            if highs.getModelStatus() == highspy.HighsModelStatus.kNotset:  # see _run
+                highspy.Highs.resetGlobalScheduler(True)
+                results = self._solver.solve(self.model, time_limit=self._left(start))
         finally:
             self._solver.config.auto_updates.update_parameters = True
         seconds = time.perf_counter() - start
@@ -308,6 +318,19 @@ class Solver:
         return self._values[[column[id(v)] for v in variables]]
 
 
+def _run(highs) -> None:
+    """``highs.run()``, once more after resetting HiGHS's thread scheduler if it refused to start.
+
+    The scheduler is global to the process: once another HiGHS user (PuLP,
+    another solver) has started it with a different thread count, a run with
+    ``threads`` set ends at once with status ``kNotset``.
+    """
+    highs.run()
+    if highs.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        highspy.Highs.resetGlobalScheduler(True)
+        highs.run()
+
+
 def _binary_columns(highs) -> np.ndarray | None:
     """Column indices of the binaries, or ``None`` when general integers exist (no rounding then)."""
     lp = highs.getLp()
@@ -324,33 +347,47 @@ def _binary_columns(highs) -> np.ndarray | None:
 def binding_families(model: pyo.ConcreteModel, *, time_limit: float = 10.0) -> tuple[str, ...]:
     """Constraint families whose removal alone makes an infeasible ``model`` feasible.
 
-    Each limit family (:data:`LIMIT_FAMILIES`) present in the model is
-    deactivated on a copy, one at a time, and the copy solved for
+    Each limit family (:data:`LIMIT_FAMILIES`; ``storage`` covers the
+    end-of-period and on-receipt rows) present in the model is deactivated on
+    a copy, one at a time, and the copy solved for
     feasibility. If no single family restores feasibility, all limit families
     are dropped together; if that is feasible they are all reported, else the
-    stock balances (``inventory_balance``) are.
+    other families (setups, valid inequalities; e.g. when variables were fixed)
+    are tried one at a time, and failing all that the stock balances
+    (``inventory_balance``) are named.
 
     :param model: the infeasible model (left unchanged).
     :param time_limit: seconds per feasibility check.
     """
-    present = [name for name in LIMIT_FAMILIES
-               if isinstance(getattr(model, name, None), pyo.Constraint) and len(getattr(model, name))]
+    def parts(name: str) -> list[str]:
+        return [c for c in LIMIT_FAMILIES.get(name, (name,))
+                if isinstance(getattr(model, c, None), pyo.Constraint) and len(getattr(model, c))]
+
+    present = [name for name in LIMIT_FAMILIES if parts(name)]
 
     def feasible_without(names: Sequence[str]) -> bool:
         trial = model.clone()
         for name in names:
-            getattr(trial, name).deactivate()
-        solver = _new_highs(time_limit, 1.0 - 1e-9, 1)
+            for component in parts(name):
+                getattr(trial, component).deactivate()
+        solver = _new_highs(time_limit, 1.0 - 1e-9, None)
         solver.config.auto_updates.update_parameters = False
-        condition = solver.solve(trial).termination_condition
-        return condition not in _INFEASIBLE
+        results = solver.solve(trial)
+        if solver._solver_model.getModelStatus() == highspy.HighsModelStatus.kNotset:  # see _run
+            highspy.Highs.resetGlobalScheduler(True)
+            results = solver.solve(trial)
+        return results.termination_condition not in _INFEASIBLE
 
     single = tuple(name for name in present if feasible_without([name]))
     if single:
         return single
     if present and feasible_without(present):
         return tuple(present)
-    return ("inventory_balance",)
+    grouped = {c for name in LIMIT_FAMILIES for c in LIMIT_FAMILIES[name]}
+    others = [c.local_name for c in model.component_objects(pyo.Constraint, active=True)
+              if c.local_name not in grouped and c.local_name not in _BALANCES and len(c)]
+    single = tuple(name for name in others if feasible_without([name]))
+    return single or ("inventory_balance",)
 
 
 def lp_bound(model: pyo.ConcreteModel, *, time_limit: float | None = 60.0) -> float:
