@@ -687,7 +687,8 @@ def set_state(m: pyo.ConcreteModel, *, on_hand: np.ndarray, demand: np.ndarray,
     :param owed: ``(E, K)`` ordered earlier but not yet shipped.
     :param backlog: ``(D,)`` external backlog at the start.
     :param safety: ``(N, K)`` safety-stock targets.
-    :param available: ``(E, H)`` 1 where the arc can ship, 0 where disrupted.
+    :param available: ``(E, H)`` 1 where the arc can ship, 0 where disrupted. Only arcs whose
+        lead time has a ``disruption`` can be disrupted (the others have no such parameter).
     :param alive: ``(N, K, H)`` initial stock of perishable SKUs still unexpired at the end of
         each period (default: all of ``on_hand`` for the first ``shelf_life - 1`` periods).
     :param hold_scale: multiplier on holding and pipeline costs (the path's).
@@ -704,6 +705,9 @@ def set_state(m: pyo.ConcreteModel, *, on_hand: np.ndarray, demand: np.ndarray,
     backlog = np.zeros(D) if backlog is None else np.asarray(backlog, dtype=float)
     safety = np.zeros((N, K)) if safety is None else np.broadcast_to(np.asarray(safety, dtype=float), (N, K))
     available = np.ones((E, H)) if available is None else np.asarray(available, dtype=float)
+    fixed = np.setdiff1d(np.arange(E), data.disruptable)
+    if np.any(available[fixed] < 1):
+        raise SpecError("available", "only arcs with a disruption in their lead time can be disrupted")
     if alive is None:
         keep = np.arange(H)[None, :] < (net.shelf_life[:, None] - 1)  # (K, H)
         alive = on_hand[:, :, None] * keep[None]

@@ -24,7 +24,8 @@ __all__ = ["solve_pulp"]
 def solve_pulp(network: Network, horizon: int, *, on_hand: np.ndarray, demand: np.ndarray,
                arriving: np.ndarray | None = None, backlog: np.ndarray | None = None,
                safety: np.ndarray | None = None, safety_penalty: float | None = None,
-               lead_times: np.ndarray | None = None, integer: bool = False,
+               lead_times: np.ndarray | None = None, integer: bool = False, bound: bool = False,
+               hold_scale: float = 1.0, shortage_scale: float = 1.0, available: np.ndarray | None = None,
                time_limit: float | None = 60.0) -> float:
     """Build the model in PuLP from a state, solve it with HiGHS to optimality and return its objective.
 
@@ -39,8 +40,15 @@ def solve_pulp(network: Network, horizon: int, *, on_hand: np.ndarray, demand: n
     :param backlog: ``(D,)`` open backlog.
     :param safety: ``(N, K)`` safety-stock targets.
     :param safety_penalty: cost per unit-period below a target (default: the largest shortage cost).
-    :param lead_times: ``(E,)`` lead times (default: expected, rounded).
+    :param lead_times: ``(E,)`` lead times, or ``(H, E)`` per shipping period (default:
+        expected, rounded).
     :param integer: whole shipment quantities.
+    :param bound: the hindsight bound's relaxation of the simulator (see :mod:`milp.model`):
+        on arcs that can ship an order late, setups cover cumulative shipments and MOQs
+        are dropped; the budget caps cumulative spend.
+    :param hold_scale: multiplier on holding and pipeline costs (a path's).
+    :param shortage_scale: multiplier on shortage costs (a path's).
+    :param available: ``(E, H)`` 0 where an arc is disrupted (ships nothing).
     :param time_limit: seconds.
     :return: the optimal objective.
     :raises SpecError: the solver did not reach an optimum.
@@ -49,6 +57,7 @@ def solve_pulp(network: Network, horizon: int, *, on_hand: np.ndarray, demand: n
     spec = net.spec
     N, K, E, D = net.n_nodes, net.n_skus, net.n_arcs, net.n_demands
     lead = expected_lead_times(net) if lead_times is None else np.asarray(lead_times, dtype=np.int64)
+    lead = np.broadcast_to(lead, (H, E))  # lead[s, e]: a shipment on e in s arrives in s + lead
     arriving = np.zeros((E, K, H)) if arriving is None else np.asarray(arriving, dtype=float)
     backlog = np.zeros(D) if backlog is None else np.asarray(backlog, dtype=float)
     safety = np.zeros((N, K)) if safety is None else np.asarray(safety, dtype=float)
@@ -72,13 +81,13 @@ def solve_pulp(network: Network, horizon: int, *, on_hand: np.ndarray, demand: n
     discard = {(n, k, t): pulp.LpVariable(f"R_{n}_{k}_{t}", 0) for (n, k) in can_discard for t in Ts}
 
     def arrive_start(n, k, t):  # pipeline arrivals: planned with L >= 1, and scheduled
-        terms = [net.yield_rate[n] * x[e, k, s] for e in range(E) if net.customer[e] == n and lead[e] >= 1
-                 for s in Ts if s + lead[e] == t]
+        terms = [net.yield_rate[n] * x[e, k, s] for e in range(E) if net.customer[e] == n
+                 for s in Ts if lead[s, e] >= 1 and s + lead[s, e] == t]
         return pulp.lpSum(terms) + float(sum(arriving[e, k, t] for e in range(E) if net.customer[e] == n))
 
     def arrive_now(n, k, t):  # L = 0: after all shipping
         return pulp.lpSum(net.yield_rate[n] * x[e, k, t] for e in range(E)
-                          if net.customer[e] == n and lead[e] == 0)
+                          if net.customer[e] == n and lead[t, e] == 0)
 
     def start_stock(n, k, t):
         return float(on_hand[n, k]) if t == 0 else inv[n, k, t - 1]
@@ -120,12 +129,21 @@ def solve_pulp(network: Network, horizon: int, *, on_hand: np.ndarray, demand: n
                 prob += unmet[d, t] == before + float(demand[d, t]) - sold[d, t]
             else:
                 prob += unmet[d, t] == float(demand[d, t]) - sold[d, t]
+    # arcs where the simulator may ship an order late: relaxed under ``bound`` (see milp.model)
+    late = {e for e in setup_arcs if bound and (net.supplier[e] >= 0 or np.isfinite(net.capacity[e])
+                                                or spec.arcs[e].lead_time.disruption is not None
+                                                or np.isfinite(net.production_capacity[net.customer[e]]))}
     for t in Ts:
         for e in range(E):
             total = pulp.lpSum(x[e, k, t] for k in Ks)
             if np.isfinite(net.capacity[e]):
                 prob += total <= float(net.capacity[e])
-            if e in setup_arcs:
+            if available is not None and available[e, t] <= 0:
+                prob += total <= 0
+            if e in late:
+                prob += (pulp.lpSum(x[e, k, s] for k in Ks for s in range(t + 1))
+                         <= NAIVE_BIG_M * pulp.lpSum(y[e, s] for s in range(t + 1)))
+            elif e in setup_arcs:
                 prob += total <= NAIVE_BIG_M * y[e, t]
                 for k in Ks:
                     binary = z[e, k, t] if e in per_sku_moq else y[e, t]
@@ -138,23 +156,27 @@ def solve_pulp(network: Network, horizon: int, *, on_hand: np.ndarray, demand: n
             prob += pulp.lpSum(x[e, k, t] for e in range(E) if net.customer[e] == n for k in Ks) <= float(
                 net.production_capacity[n])
         if spec.budget is not None:
-            spend = pulp.lpSum(float(net.unit_cost[e]) * x[e, k, t] for e in range(E) for k in Ks)
-            prob += spend <= spec.budget
+            periods = range(t + 1) if bound else (t,)
+            spend = pulp.lpSum(float(net.unit_cost[e]) * x[e, k, s]
+                               for e in range(E) for k in Ks for s in periods)
+            prob += spend <= spec.budget * len(periods)
 
     per_unit = net.unit_cost + net.transport_cost + net.operating_cost[net.customer]
     price = net.price[net.demand_node, net.demand_sku]
     cost = []
     for t in Ts:
-        cost += [float(net.holding_cost[n, k]) * inv[n, k, t] for n in range(N) for k in Ks]
-        cost += [float(net.shortage_cost[d]) * unmet[d, t] - float(price[d]) * sold[d, t] for d in range(D)]
+        cost += [hold_scale * float(net.holding_cost[n, k]) * inv[n, k, t] for n in range(N) for k in Ks]
+        cost += [shortage_scale * float(net.shortage_cost[d]) * unmet[d, t] - float(price[d]) * sold[d, t]
+                 for d in range(D)]
         cost += [penalty * below[n, k, t] for n in range(N) for k in Ks]
         cost += [float(net.fixed_cost[e]) * y[e, t] for e in setup_arcs]
         cost += [float(net.waste_cost[k]) * discard[n, k, t] for (n, k) in can_discard]
         for e in range(E):
-            in_transit = min(int(lead[e]), H - t)  # end-of-period counts while in transit
-            rate = per_unit[e] + net.pipeline_cost[e] * net.yield_rate[net.customer[e]] * in_transit
+            in_transit = min(int(lead[t, e]), H - t)  # end-of-period counts while in transit
+            pipe = hold_scale * net.pipeline_cost[e]
+            rate = per_unit[e] + pipe * net.yield_rate[net.customer[e]] * in_transit
             cost += [float(rate) * x[e, k, t] for k in Ks]
-            cost += [float(net.pipeline_cost[e] * t * arriving[e, k, t]) for k in Ks]
+            cost += [float(pipe * t * arriving[e, k, t]) for k in Ks]
     prob += pulp.lpSum(cost)
 
     solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=1e-9)

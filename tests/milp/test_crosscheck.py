@@ -49,3 +49,19 @@ def test_tight_bound_model_keeps_the_optimum(seed: int, case: dict) -> None:
     demand = np.random.default_rng(seed).poisson(5, (net.n_demands, H)).astype(float)
     tight = _objective(net, demand, "tight", bound=True)
     assert tight == pytest.approx(_objective(net, demand, "naive", bound=True), rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed,case", [(10, CASES[1]), (11, CASES[3]), (12, CASES[6])])
+def test_bound_models_agree_with_per_period_lead_times(seed: int, case: dict) -> None:
+    """The hindsight relaxation, with a lead time per shipping period and cost scales."""
+    spec = random_spec(seed, **case)
+    net = Network(spec)
+    rng = np.random.default_rng(seed)
+    demand = rng.poisson(5, (net.n_demands, H)).astype(float)
+    lead = rng.integers(0, 3, (H, net.n_arcs))
+    model = build_model(net, H, lead_times=lead, bound=True)
+    set_state(model, on_hand=net.initial_inventory, demand=demand, hold_scale=1.2, shortage_scale=0.8)
+    pyomo_value = Solver(model, mip_gap=0.0).solve().objective
+    pulp_value = solve_pulp(net, H, on_hand=net.initial_inventory, demand=demand, lead_times=lead, bound=True,
+                            hold_scale=1.2, shortage_scale=0.8)
+    assert pyomo_value == pytest.approx(pulp_value, rel=1e-6, abs=1e-6)
