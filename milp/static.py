@@ -1510,3 +1510,19 @@ def program_cost(spec: Spec, paths: SamplePaths, family: str, levels: np.ndarray
     values, _ = builder.evaluate(np.asarray(levels, dtype=float).reshape(net.n_nodes, net.n_skus))
     cost, offset = builder.prog.objective("measured")
     return float(cost @ values + offset)
+
+
+def static_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
+                       train: Callable[[], SamplePaths]) -> ParametricPolicy:
+    """Policy factory for ``milp-static`` (``echelon evaluate -p milp-static``).
+
+    Solves :func:`optimise_static` on the training paths: echelon base-stock on
+    tree networks, local base-stock otherwise; it takes no parameters.
+    """
+    if params:
+        raise SpecError(f"policy.{next(iter(params))}", "milp-static takes no parameters; it solves for them")
+    family = "echelon-base-stock" if spec.is_tree else "base-stock"
+    result = optimise_static(spec, train(), family)
+    policy = make_policy(spec, family, result.params)
+    policy.name = "milp-static"
+    return policy

@@ -395,3 +395,12 @@ def test_evaluate_bound_reports_a_nonnegative_gap_for_every_policy():
     for r in data["results"]:
         gap = r["gap_to_bound"]
         assert gap["absolute"]["mean"] >= 0 and gap["relative"] >= 0  # the bound is below the cost
+
+
+def test_milp_policies_are_known_to_evaluate():
+    data = run_json("evaluate", "-s", "serial-3", "-p", "milp-static", "-p",
+                    "rolling-horizon:horizon=3", "--paths", "3", "--periods", "10", "--train-paths", "50",
+                    "--json")
+    static, rolling = data["results"]
+    assert static["family"] == "milp-static" and len(static["params"]["S"]) == 3
+    assert rolling["policy"] == "rolling-horizon:horizon=3" and rolling["cost_per_period"]["mean"] > 0
