@@ -14,6 +14,7 @@ so the last step is *truncated*, not terminated.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import replace
 from typing import Any
 
@@ -41,7 +42,7 @@ def _positive_int(name: str, value: Any) -> int:
     return int(value)
 
 
-class Task:
+class Task(ABC):
     """Shared episode logic; subclasses say what an action does.
 
     :param spec: the scenario.
@@ -106,19 +107,19 @@ class Task:
 
     # --------------------------------------------------------------- subclass
     @property
+    @abstractmethod
     def action_size(self) -> int:
         """Length of one action."""
-        raise NotImplementedError
 
-    def _begin(self, n_paths: int) -> None:
+    def _begin(self, n_paths: int) -> None:  # noqa: B027 - optional hook
         """Prepare the decision rule for a batch of ``n_paths`` new episodes."""
 
-    def _apply(self, action: np.ndarray) -> None:
+    def _apply(self, action: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Take in the actions ``(paths, action_size)`` of this step."""
 
+    @abstractmethod
     def _orders(self, state: State, t: int) -> np.ndarray:
         """Orders ``(paths, arcs, skus)`` for period ``t`` of the current step."""
-        raise NotImplementedError
 
     def _params(self) -> dict[str, np.ndarray]:
         """Current policy parameters shown in the observation."""
@@ -229,11 +230,11 @@ class TuneTask(Task):
         """Residuals per parameter, ordering node and SKU."""
         return self.residuals.size
 
-    def _begin(self, n_paths: int) -> None:
+    def _begin(self, n_paths: int) -> None:  # noqa: B027 - optional hook
         self.policy.reset(self.network, n_paths)
         self._levels = self.residuals.zero(n_paths)
 
-    def _apply(self, action: np.ndarray) -> None:
+    def _apply(self, action: np.ndarray) -> None:  # noqa: B027 - optional hook
         self._levels = self.residuals(action)
         self.policy.set_levels(self._levels)
 
@@ -268,7 +269,7 @@ class DirectOrderTask(Task):
         """One order per arc and SKU."""
         return self.orders.size
 
-    def _apply(self, action: np.ndarray) -> None:
+    def _apply(self, action: np.ndarray) -> None:  # noqa: B027 - optional hook
         self._placed = self.orders(action)
 
     def _orders(self, state: State, t: int) -> np.ndarray:
