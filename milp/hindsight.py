@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from milp.model import build_model, set_state
+from milp.model import build_model, dearer_upstream, set_state
 from milp.solve import Solver, lp_bound
 from scenarios.errors import SpecError
 from scenarios.network import Network
@@ -31,17 +31,21 @@ from scenarios.spec import Spec
 __all__ = ["hindsight_bound", "hindsight_model"]
 
 
-def hindsight_model(spec: Spec, paths: SamplePaths, path: int, *, formulation: str = "tight",
+def hindsight_model(spec: Spec, paths: SamplePaths, path: int, *, formulation: str | None = None,
                     network: Network | None = None):
     """The bound model of one path, its parameters set (see the module notes).
 
     :param spec: the scenario the paths were drawn for.
     :param paths: the sample paths.
     :param path: index of the path.
-    :param formulation: ``"tight"`` or ``"naive"``.
+    :param formulation: ``"tight"`` or ``"naive"``; default ``"tight"``, or ``"naive"`` where
+        holding costs more upstream than downstream (:func:`milp.model.dearer_upstream`),
+        whose demand-based big-M could cut off a cheaper plan.
     :param network: a compiled ``Network(spec)`` to reuse.
     """
     net = network or Network(spec)
+    if formulation is None:
+        formulation = "naive" if dearer_upstream(net).any() else "tight"
     T = paths.n_periods
     model = build_model(net, T, formulation=formulation, lead_times=paths.lead_time[path], bound=True)
     set_state(model, on_hand=net.initial_inventory, demand=paths.demand[path].T,

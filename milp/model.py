@@ -50,30 +50,41 @@ default the largest shortage cost), so a window is never made infeasible by a
 target it cannot reach in time. ``"hard"``: ``I >= safety`` from the first
 period the node can be replenished in (its shortest inbound lead time).
 
+Storage capacity bounds the end-of-period stock and the stock right after
+the period's pipeline arrivals (what the simulator checks when it refuses
+excess); only arrivals can be refused.
+
 Formulations of the setup constraints ``x <= M y``:
 
-* ``"tight"``: per SKU, ``M[e,k,j]`` is the remaining demand downstream of the
-  arc that a shipment in ``j`` can still serve (demand from its arrival period
-  to the end of the window, plus the open backlog and downstream safety
-  targets, scaled by ``1/yield`` along the way), and, for capacitated arcs,
-  ``sum_k x <= capacity * y``. ``M`` is a mutable coefficient refreshed by
-  :func:`set_state`.
+* ``"tight"``: per SKU, ``M[e,k,j]`` is the downstream demand a shipment in
+  ``j`` can still serve (under lost sales the demand from its arrival period
+  on, under backlog all of the window's demand; plus the open backlog and
+  downstream safety targets, scaled by ``1/yield`` along the way); capacitated
+  arcs add ``sum_k x <= capacity * y``. On single-sourced arcs, echelon cover
+  inequalities (facility-location style, see :func:`_echelon_cover`) tie the
+  setups to the periods whose sales they supply. ``M`` and the cover bounds
+  are mutable coefficients refreshed by :func:`set_state`.
 * ``"naive"``: one blanket constant, ``sum_k x[e,k,j] <= NAIVE_BIG_M * y[e,j]``.
+
+Both reach the same optimum (the cover rows are valid inequalities; the tests
+check it against the naive model and the PuLP model). The demand-based ``M``
+rests on one dominance assumption: shipping more on an arc in one period than
+all remaining downstream demand is never cheaper, true when holding does not
+cost more upstream than downstream (:func:`build_model` warns otherwise).
 
 ``bound=True`` builds the model as a relaxation of the simulator for the
 hindsight bound (:mod:`milp.hindsight`): the remaining demand in ``M`` counts
 from the shipping period (not the arrival), and on arcs where the simulator
 may ship one order over several periods (internal supplier, arc or production
 capacity, disruptions) a setup covers cumulative shipments
-(``sum_{s<=j} x[e,k,s] <= sum_{s<=j} M[e,k,s] y[e,s]``) and MOQs are not
-enforced there; the budget applies to cumulative spend. This rests on one
-dominance assumption: shipping more on an arc in one period than all
-remaining downstream demand is never cheaper (true when holding does not cost
-more upstream than downstream).
+(``sum_{s<=j} x[e,k,s] <= sum_{s<=j} M[e,k,s] y[e,s]``, so one setup may pay
+for later shipments of what it ordered), MOQs are not enforced there and the
+budget applies to cumulative spend.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,7 +94,7 @@ from scenarios.errors import SpecError
 from scenarios.network import Network
 
 __all__ = ["ModelData", "build_model", "set_state", "bigm_from_demand", "NAIVE_BIG_M", "FORMULATIONS",
-           "SAFETY_MODES", "expected_lead_times", "cover_from_demand"]
+           "SAFETY_MODES", "expected_lead_times", "cover_from_demand", "dearer_upstream"]
 
 #: The blanket constant of the ``"naive"`` formulation.
 NAIVE_BIG_M = 1e5
@@ -150,6 +161,17 @@ class ModelData:
     reach_nodes: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
+def dearer_upstream(network: Network) -> np.ndarray:
+    """``(E,)`` bool: arcs whose supplier holds some SKU at a higher cost than customer + pipeline.
+
+    There, pushing stock downstream can pay, which the tight big-M does not allow.
+    """
+    net = network
+    supplier = net.holding_cost[np.maximum(net.supplier, 0)]
+    downstream = net.holding_cost[net.customer] + net.pipeline_cost[:, None]
+    return (net.supplier >= 0) & np.any(supplier > downstream, axis=1)
+
+
 def _lead_table(network: Network, horizon: int, lead_times: np.ndarray | None) -> np.ndarray:
     """``(H, E)`` int lead times from ``None`` (expected), ``(E,)`` or ``(H, E)``."""
     E = network.n_arcs
@@ -212,6 +234,12 @@ def build_model(network: Network, horizon: int, *, integer: bool = False, formul
         raise SpecError("safety", f"must be one of {SAFETY_MODES}, got {safety!r}")
     spec, net = network.spec, network
     H, N, K, E, D = int(horizon), net.n_nodes, net.n_skus, net.n_arcs, net.n_demands
+    dearer = dearer_upstream(net)
+    if formulation == "tight" and np.any(dearer):
+        e = int(np.flatnonzero(dearer)[0])
+        warnings.warn(f"arc {spec.arcs[e].supplier} -> {spec.arcs[e].customer}: holding costs more upstream "
+                      "than downstream, so pushing stock down can pay; the tight big-M may then cut off such "
+                      "plans (use formulation='naive' to allow them)", stacklevel=2)
     lead = _lead_table(net, H, lead_times)
     data = ModelData(net, H, lead, spec.timing, formulation, bound, integer, safety)
     _index(data)

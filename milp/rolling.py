@@ -122,8 +122,10 @@ class RollingHorizonPolicy:
                 continue
             self._plans[p] = solver.values(model._setups)
             first = solver.values(model._first_shipments).reshape(net.n_arcs, net.n_skus)
-            # the simulator ships what is owed before anything new
-            orders[p] = np.maximum(first - state.owed[p], 0.0)
+            # the simulator ships what is owed before anything new; solver noise is no order
+            # (a stray 1e-9 would pay a fixed cost)
+            net_of_owed = first - state.owed[p]
+            orders[p] = np.where(net_of_owed > 1e-6, net_of_owed, 0.0)
         return orders
 
     def describe(self) -> dict[str, Any]:
