@@ -427,19 +427,9 @@ def solve(
                             "max": float(np.max(gaps)) if gaps else None},
                        horizon=horizon, safety=safety)
         elif method == "hindsight":
-            from milp import hindsight_bound, solve_pulp
-            from scenarios.network import Network
+            from milp import hindsight_bound
 
-            if backend == "pyomo":
-                bound = hindsight_bound(spec, test, time_limit=time_limit, mip_gap=gap)
-            else:  # the same model built with PuLP: fixed lead times only (no per-shipment draws)
-                if any(a.lead_time.kind != "fixed" or a.lead_time.disruption for a in spec.arcs):
-                    raise SpecError("--backend", "pulp solves the hindsight model with fixed lead "
-                                    f"times only; {spec.name!r} has random lead times or disruptions")
-                net = Network(spec)
-                bound = np.array([solve_pulp(net, test.n_periods, on_hand=net.initial_inventory,
-                                             demand=test.demand[p].T, time_limit=time_limit)
-                                  for p in range(test.n_paths)]) / test.n_periods
+            bound = hindsight_bound(spec, test, time_limit=time_limit, mip_gap=gap, backend=backend)
             out.update(status="bound", objective=estimate(bound).to_dict(),
                        cost_per_period=estimate(bound).to_dict(),
                        note="per-path lower bound on any policy's cost per period, warm-up included",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from milp.model import build_model, dearer_upstream, set_state
+from milp.pulp_model import solve_pulp
 from milp.solve import Solver, lp_bound
 from scenarios.errors import SpecError
 from scenarios.network import Network
@@ -55,7 +56,7 @@ def hindsight_model(spec: Spec, paths: SamplePaths, path: int, *, formulation: s
 
 
 def hindsight_bound(spec: Spec, paths: SamplePaths, *, time_limit: float = 60.0,
-                    mip_gap: float = 1e-4) -> np.ndarray:
+                    mip_gap: float = 1e-4, backend: str = "pyomo") -> np.ndarray:
     """Lower bound on any policy's cost per period on each path, ``(paths,)``.
 
     The cost is averaged over all ``paths.n_periods`` periods, warm-up
@@ -65,7 +66,10 @@ def hindsight_bound(spec: Spec, paths: SamplePaths, *, time_limit: float = 60.0,
     :param paths: the sample paths.
     :param time_limit: seconds per path; on time-out the solver's bound so far is used.
     :param mip_gap: relative MIP gap (only tightens the bound; it is valid at any gap).
-    :raises SpecError: paths drawn for another spec, or a scenario with goodwill.
+    :param backend: ``"pyomo"`` (persistent HiGHS, the solver's dual bound) or ``"pulp"``
+        (the same model built with PuLP and solved to optimality: the cross-check).
+    :raises SpecError: paths drawn for another spec, a scenario with goodwill, an unknown
+        backend, or (pulp) a path not solved to optimality.
     """
     paths.check(spec)
     goodwill = [i for i, d in enumerate(spec.demands) if d.process.goodwill is not None]
@@ -73,9 +77,19 @@ def hindsight_bound(spec: Spec, paths: SamplePaths, *, time_limit: float = 60.0,
         raise SpecError(f"demands[{goodwill[0]}].process.goodwill",
                         "the hindsight bound does not model goodwill (lost demand lowering later "
                         "demand), so it would not be a bound; remove goodwill to compute it")
+    if backend not in ("pyomo", "pulp"):
+        raise SpecError("backend", f"must be pyomo or pulp, got {backend!r}")
     net = Network(spec)
     out = np.empty(paths.n_paths)
     for p in range(paths.n_paths):
+        if backend == "pulp":
+            out[p] = solve_pulp(net, paths.n_periods, on_hand=net.initial_inventory,
+                                demand=paths.demand[p].T, lead_times=paths.lead_time[p], bound=True,
+                                hold_scale=float(paths.holding_scale[p]),
+                                shortage_scale=float(paths.shortage_scale[p]),
+                                available=1.0 - paths.disrupted[p].T.astype(float),
+                                time_limit=time_limit) / paths.n_periods
+            continue
         model = hindsight_model(spec, paths, p, network=net)
         stats = Solver(model, time_limit=time_limit, mip_gap=mip_gap).solve()
         bound = stats.bound

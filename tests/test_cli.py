@@ -372,8 +372,11 @@ def test_solve_rolling_reports_every_solve():
     assert data["cost_per_period"]["mean"] > 0
 
 
-def test_solve_hindsight_same_bound_with_pulp_and_pyomo():
-    args = ("solve", "-s", "divergent-1w3r", "--method", "hindsight", "--paths", "2", "--periods", "8",
+@pytest.mark.parametrize("scenario", ["divergent-1w3r", "seasonal-grocery", "perishable-pharma"])
+def test_solve_hindsight_same_bound_with_pulp_and_pyomo(scenario):
+    # seasonal-grocery: fixed order costs (setup binaries); perishable-pharma: random lead
+    # times per shipment, disruptions and path cost scales -- both backends see all of them
+    args = ("solve", "-s", scenario, "--method", "hindsight", "--paths", "2", "--periods", "8",
             "--gap", "0", "--json")
     pyomo = run_json(*args)["cost_per_period"]["mean"]
     pulp = run_json(*args, "--backend", "pulp")["cost_per_period"]["mean"]
