@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all lint bench clean
+.PHONY: setup demo test test-all lint bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,26 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/simulator.py
+
+# Peer benchmarks (OR-Gym 0.5.0, stockpyl) need old pins (gym 0.19, numpy<2), so they live in
+# their own venv, never the main one. The benchmarks run in the main venv and call the peer in a
+# subprocess with .venv-peers/bin/python (`--peer` mode), passing sample paths and results as .npz.
+# CI does not run these; without .venv-peers each benchmark skips the peer rows with a message.
+PEERS := .venv-peers
+PEERS_BIN := $(PEERS)/bin
+PEERS_STAMP := $(PEERS)/.installed
+
+$(PEERS_STAMP):
+	$(PYTHON) -m venv $(PEERS)
+	$(PEERS_BIN)/pip install "setuptools<66" "wheel<0.40"
+	$(PEERS_BIN)/pip install --no-build-isolation gym==0.19.0
+	$(PEERS_BIN)/pip install "numpy<2" scipy pandas networkx matplotlib stockpyl
+	$(PEERS_BIN)/pip install --no-deps or-gym==0.5.0
+	touch $(PEERS_STAMP)
+
+bench-peers: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/python bench/peers_orgym.py
+	$(BIN)/python bench/peers_stockpyl.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

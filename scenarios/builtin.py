@@ -217,6 +217,62 @@ def retail_network() -> Spec:
     )
 
 
+def _orgym_inv(lost_sales: bool) -> Spec:
+    """OR-Gym ``InvManagement-v0`` (backlog) / ``-v1`` (lost sales) with its defaults (Hubbs et al. 2020)."""
+    version = "v1" if lost_sales else "v0"
+    mode = "lost-sales" if lost_sales else "backlog"
+    # OR-Gym's stages 0 (retailer), 1, 2 hold stock; stage 3 is unlimited raw material (external).
+    stages = ("retailer", "distributor", "manufacturer")
+    initial = (100.0, 100.0, 200.0)
+    holding = (0.15, 0.10, 0.05)
+    capacity = (100.0, 90.0, 80.0)  # of each stage's supplier: stage 1, 2, 3
+    lead = (3, 5, 10)  # into stage 0, 1, 2
+    unfilled = (0.10, 0.075, 0.05, 0.025)  # k: stage 0 on customer demand, stages 1-3 on replenishment
+    suppliers = (*stages[1:], EXTERNAL)
+    return Spec(
+        name=f"orgym-inv-{version}",
+        description=f"OR-Gym's InvManagement-{version} ({'lost sales' if lost_sales else 'backlog'}) with "
+        "its defaults: retailer <- distributor <- manufacturer <- unlimited raw material; Poisson(20) "
+        "demand; 30 periods; price 2; unit costs 1.5, 1.0, 0.75, 0.5; unfulfilled-order costs 0.10, "
+        "0.075, 0.05, 0.025; holding 0.15, 0.10, 0.05 on on-hand stock; supplier capacities 100, 90, "
+        "80; lead times 3, 5, 10; discount 0.97 (Hubbs et al. 2020, or-gym 0.5.0, "
+        "or_gym/envs/supply_chain/inventory_management.py).",
+        notes="timing orgym: each period the stages order and their suppliers ship from the stock they "
+        "held at the start of the period (before this period's arrivals), capped by capacity; then "
+        "arrivals are received; then demand is served. Unfilled customer demand and unfilled "
+        f"replenishment orders are {'lost' if lost_sales else 'backlogged'} and cost k per unit "
+        f"{'once' if lost_sales else 'per period'}. OR-Gym's profit sums p*S - (r*R + k*U + h*I) over "
+        "stages; the internal prices cancel, leaving revenue 2 per unit sold, 0.5 per unit shipped "
+        "by the raw-material stage (unit_cost on its arc), k and holding: total cost here is minus "
+        "OR-Gym's profit, and discounted_cost minus its episode reward.",
+        timing="orgym",
+        shortage=mode,
+        internal_shortage=mode,
+        integer=True,
+        horizon=30,
+        warmup=0,
+        discount=0.97,
+        nodes=tuple(Node(n, holding_cost=h, initial_inventory=i, price=2.0 if n == "retailer" else 0.0)
+                    for n, h, i in zip(stages, holding, initial, strict=True)),
+        arcs=tuple(
+            Arc(sup, cus, lead_time=_fixed(L), capacity=c, unfilled_cost=k,
+                unit_cost=0.5 if sup == EXTERNAL else 0.0)
+            for sup, cus, L, c, k in zip(suppliers, stages, lead, capacity, unfilled[1:], strict=True)),
+        demands=(Demand("retailer", "item", DemandProcess(kind="poisson", mean=20.0),
+                        shortage_cost=unfilled[0]),),
+    )
+
+
+def orgym_inv_v0() -> Spec:
+    """OR-Gym ``InvManagement-v0``: the 4-stage serial line with backlog."""
+    return _orgym_inv(lost_sales=False)
+
+
+def orgym_inv_v1() -> Spec:
+    """OR-Gym ``InvManagement-v1``: the 4-stage serial line with lost sales."""
+    return _orgym_inv(lost_sales=True)
+
+
 _BUILDERS: dict[str, Callable[[], Spec]] = {
     "serial-3": serial_3,
     "lost-sales-poisson": lost_sales_poisson,
@@ -224,6 +280,8 @@ _BUILDERS: dict[str, Callable[[], Spec]] = {
     "seasonal-grocery": seasonal_grocery,
     "perishable-pharma": perishable_pharma,
     "retail-network": retail_network,
+    "orgym-inv-v0": orgym_inv_v0,
+    "orgym-inv-v1": orgym_inv_v1,
 }
 
 

@@ -11,6 +11,11 @@ A period, in the order of ARCHITECTURE.md:
 5. stock ages; expired units are wasted;
 6. costs at the end of the period.
 
+``timing = "orgym"`` reproduces OR-Gym's ``InvManagement`` (Hubbs et al. 2020):
+the policy sees the start-of-period state before any arrival, orders are
+placed and shipped from the suppliers' start-of-period stock, then arrivals
+are received, then demand is served (steps 2, 1, 3).
+
 Shipping: an arc's request is what is owed plus the new order, capped by the
 arc's capacity (zero while disrupted) and the customer's production capacity;
 a supplier ships what it has, shared among competing arcs proportionally or
@@ -217,6 +222,9 @@ class Simulator:
         self._has_revenue = bool(net.price.any())
         self._has_pipeline_cost = bool(net.pipeline_cost.any())
         self._has_storage_cap = bool(np.isfinite(net.storage_capacity).any())
+        self._unfilled_cost = np.array([a.unfilled_cost for a in spec.arcs], dtype=float)  # (E,)
+        self._has_unfilled_cost = bool(self._unfilled_cost.any())
+        self._ship_first = spec.timing == "orgym"
         self._per_unit_costs = [(part, rate) for part, rate in (
             ("ordering", net.unit_cost), ("transport", net.transport_cost),
             ("operating", net.operating_cost[net.customer])) if rate.any()]
@@ -244,23 +252,19 @@ class Simulator:
     def begin_period(self) -> State:
         """Run period ``t`` up to its decision point and return the state the policy sees.
 
-        Receives pipeline arrivals and, with ``timing = "demand-first"``, serves demand.
+        Receives pipeline arrivals and, with ``timing = "demand-first"``, serves
+        demand. With ``timing = "orgym"`` it does neither: the policy sees the
+        start-of-period state, arrivals still in ``in_transit``.
         """
         if self._in_period or self.done:
             raise RuntimeError(f"begin_period() called twice or after the last period (t={self.t})")
         t = self.t
         state = self.state
         state.t = t
-        # 1. receive
-        slot = t % self._W
-        arrivals = state.pipeline[:, :, slot].copy()
-        state.pipeline[:, :, slot] = 0.0
-        state.in_transit -= arrivals
-        self._receive(arrivals, t)
-        if self.record:
-            self.trace["arrived"][:, t] += arrivals
+        if not self._ship_first:
+            self._arrive(t)  # 1. receive
         # 3. demand-first: serve before ordering
-        if self.spec.timing != "order-first":
+        if self.spec.timing == "demand-first":
             self._serve(t)
         self._in_period = True
         return state
@@ -275,7 +279,9 @@ class Simulator:
         t = self.t
         state, net = self.state, self.network
         self._order_and_ship(orders, t)
-        if self.spec.timing == "order-first":
+        if self._ship_first:
+            self._arrive(t)  # OR-Gym: suppliers shipped from stock held before this period's arrivals
+        if self.spec.timing != "demand-first":
             self._serve(t)
         # 5. age: bucket 0 of perishable SKUs expires
         if net.perishable.any():
@@ -329,6 +335,17 @@ class Simulator:
             return
         before = np.cumsum(on_hand, axis=-1) - on_hand
         on_hand -= np.clip(amount[..., None] - before, 0.0, on_hand)
+
+    def _arrive(self, t: int) -> None:
+        """Take period ``t``'s slot out of the pipeline and receive it."""
+        state = self.state
+        slot = t % self._W
+        arrivals = state.pipeline[:, :, slot].copy()
+        state.pipeline[:, :, slot] = 0.0
+        state.in_transit -= arrivals
+        self._receive(arrivals, t)
+        if self.record:
+            self.trace["arrived"][:, t] += arrivals
 
     def _receive(self, arrivals: np.ndarray, t: int) -> None:
         """Put arc arrivals ``(P, E, K)`` on hand, refusing what exceeds storage."""
@@ -412,6 +429,8 @@ class Simulator:
 
         unsent = state.owed + orders - sent
         state.owed = unsent if net.internal_backlog else np.zeros_like(unsent)
+        if self._has_unfilled_cost:
+            costs["shortage"][:, t] += unsent.sum(-1) @ self._unfilled_cost
         arriving = sent * net.yield_rate[net.customer][None, :, None] if self._has_yield_loss else sent
         sent_per_arc = sent.sum(-1)  # (P, E)
         for part, rate in self._per_unit_costs:

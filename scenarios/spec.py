@@ -41,7 +41,7 @@ from scenarios.processes import DemandProcess, LeadTime
 __all__ = ["Arc", "Demand", "Node", "SKU", "Spec", "EXTERNAL", "load", "dumps", "save"]
 
 EXTERNAL = "external"
-TIMINGS = ("order-first", "demand-first")
+TIMINGS = ("order-first", "demand-first", "orgym")
 SHORTAGES = ("backlog", "lost-sales")
 ALLOCATIONS = ("proportional", "priority")
 SOURCINGS = ("split", "priority")
@@ -191,6 +191,10 @@ class Arc:
     :param capacity: cap on units shipped per period (all SKUs); ``None``: unlimited.
     :param split: fraction of the customer's order placed here (``sourcing = "split"``).
     :param priority: rank for allocation and priority sourcing (lower first).
+    :param unfilled_cost: per unit of the arc's request (owed + new order) that
+        the supplier does not ship in a period: charged every period while it
+        stays owed (``internal_shortage = "backlog"``), once when it is lost
+        (OR-Gym's ``k`` on replenishment orders); booked as ``shortage``.
     """
 
     supplier: str
@@ -204,10 +208,12 @@ class Arc:
     capacity: float | None = None
     split: float | None = None
     priority: int = 0
+    unfilled_cost: float = 0.0
 
     def validate(self, where: str) -> None:
         """Raise :class:`SpecError` if a field is invalid."""
-        for name in ("unit_cost", "fixed_cost", "transport_cost", "pipeline_holding_cost", "moq"):
+        for name in ("unit_cost", "fixed_cost", "transport_cost", "pipeline_holding_cost", "moq",
+                     "unfilled_cost"):
             _check_nonneg(f"{where}.{name}", getattr(self, name))
         _check_nonneg(f"{where}.capacity", self.capacity)
         if self.split is not None and not 0 <= self.split <= 1:
@@ -254,8 +260,11 @@ class Spec:
     :param arcs: supply lanes.
     :param skus: stock-keeping units (default: one SKU named ``"item"``).
     :param demands: external demand streams.
-    :param timing: ``"order-first"`` (orders before demand: Zipkin, OR-Gym) or
-        ``"demand-first"`` (demand before orders: Clark-Scarf as in Snyder & Shen).
+    :param timing: ``"order-first"`` (orders before demand: Zipkin),
+        ``"demand-first"`` (demand before orders: Clark-Scarf as in Snyder &
+        Shen) or ``"orgym"`` (OR-Gym's ``InvManagement``: orders are placed and
+        shipped from the suppliers' start-of-period stock, then arrivals are
+        received, then demand is served).
     :param shortage: ``"backlog"`` or ``"lost-sales"`` for external demand.
     :param internal_shortage: what happens to the part of a replenishment
         order a supplier cannot ship: ``"backlog"`` (owed, shipped later) or

@@ -118,7 +118,8 @@ def test_builtin_round_trips_through_a_file(name: str, tmp_path: Path) -> None:
 
 def test_builtin_names_are_the_contract() -> None:
     assert builtin.names() == ["serial-3", "lost-sales-poisson", "divergent-1w3r",
-                               "seasonal-grocery", "perishable-pharma", "retail-network"]
+                               "seasonal-grocery", "perishable-pharma", "retail-network",
+                               "orgym-inv-v0", "orgym-inv-v1"]
 
 
 def test_load_by_builtin_name() -> None:
