@@ -287,6 +287,98 @@ def evaluate(
 
 
 @app.command()
+def batch(
+    file: Annotated[str, typer.Argument(help="Batch file (TOML): scenarios, policies, seeds, paths, "
+                                        "periods, bound; see hybrid/batchfile.py.")],
+    backend: Annotated[str, typer.Option(help="local (a process pool) or ray (pip install -e "
+                                         "'.[ray]').")] = "local",
+    workers: Annotated[int | None, typer.Option(help="Jobs run in parallel [default: the machine's "
+                                                "cores].")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster to attach to (with --backend ray) "
+                                                "[default: start Ray on this machine].")] = None,
+    db: Annotated[str, typer.Option(help="DuckDB results file; runs already in it are skipped, so "
+                                    "a killed batch resumes.")] = "results.duckdb",
+    export: Annotated[str | None, typer.Option(help="Also write the runs table to this Parquet "
+                                               "file.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run every scenario × policy × seed of a batch file into DuckDB, skipping runs already stored."""
+    with _user_errors():
+        import duckdb
+        from rich import progress as rp
+
+        import hybrid  # noqa: F401 - registers the hybrid policy names, if any
+        import milp  # noqa: F401 - registers rolling-horizon, milp-static
+        import rl  # noqa: F401 - registers rl:path=...
+        from hybrid.batch import check_options, run_batch
+        from hybrid.batchfile import load_batch
+        from hybrid.store import Store
+        from scenarios.errors import SpecError
+
+        check_options(backend, workers, address)
+        plan = load_batch(file)  # the whole file is checked before anything runs
+        try:
+            store = Store(db)
+        except duckdb.Error as err:
+            raise SpecError("--db", f"cannot open {db}: {str(err).splitlines()[0]}") from None
+        console = _stderr()
+        bar = rp.Progress(rp.TextColumn("[bold]batch"), rp.BarColumn(), rp.MofNCompleteColumn(),
+                          rp.TextColumn("elapsed"), rp.TimeElapsedColumn(), rp.TextColumn("ETA"),
+                          rp.TimeRemainingColumn(), console=console, disable=not console.is_terminal)
+        task = bar.add_task("batch", total=None)
+
+        def started(to_run: int, skipped: int) -> None:
+            console.print(f"[dim]{plan.source}: {to_run + skipped} runs, {skipped} already in {db}, "
+                          f"{to_run} to run on {backend}[/]", highlight=False)
+            bar.update(task, total=to_run)
+
+        def finished(out: Any) -> None:
+            j = out.job
+            what = f"{j.scenario} · {j.policy} · seed {j.seed}"
+            line = (f"[{out.done}/{out.total}] stored {what} ({out.seconds:.1f} s)" if out.stored
+                    else f"[red][{out.done}/{out.total}] failed {what}: {out.error}[/]")
+            bar.console.print(line, highlight=False, markup=not out.stored)
+            bar.advance(task)
+
+        with store, bar, _stdout_to_stderr(as_json):
+            summary = run_batch(plan, store, backend=backend, workers=workers, address=address,
+                                on_start=started, on_job=finished)
+            if export:
+                store.export(export)
+            keys = set(summary.keys)
+            rows = [r for r in store.runs() if r["key"] in keys]
+    failed = [{"key": j.key, "scenario": j.scenario, "policy": j.policy, "seed": j.seed, "error": e}
+              for j, e in summary.failed]
+    if as_json:
+        _print_json({"db": db, "export": export, "backend": backend, "jobs": summary.jobs,
+                     "skipped": summary.skipped, "stored": summary.stored, "failed": failed,
+                     "seconds": round(summary.seconds, 3),
+                     "runs": [{k: r[k] for k in ("key", "scenario", "policy", "seed", "paths", "periods",
+                                                 "cost_mean", "cost_lo", "cost_hi", "fill_rate",
+                                                 "gap_to_bound", "seconds")} for r in rows]})
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{db}: {len(rows)} of {summary.jobs} runs of {plan.source} "
+                      f"({summary.stored} new, {summary.skipped} skipped, {len(failed)} failed, "
+                      f"{summary.seconds:.1f} s); mean over seeds")
+        for col in ("scenario", "policy", "seeds", "cost/period", "fill rate"):
+            table.add_column(col, justify="left" if col in ("scenario", "policy") else "right")
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in rows:
+            groups.setdefault((r["scenario"], r["policy"]), []).append(r)
+        for (scenario_name, policy_text), group in groups.items():
+            fills = [r["fill_rate"] for r in group if r["fill_rate"] is not None]
+            table.add_row(scenario_name, policy_text, str(len(group)),
+                          f"{sum(r['cost_mean'] for r in group) / len(group):.4g}",
+                          f"{sum(fills) / len(fills):.2%}" if fills else "")
+        Console().print(table)
+    if failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
 def demo(
     scenario: ScenarioOpt = "serial-3",
     paths: PathsOpt = 1000,
