@@ -402,6 +402,25 @@ def demo(
 
 
 @app.command()
+def report(
+    db: Annotated[str, typer.Argument(help="Results database (DuckDB) written by `echelon batch`.")],
+    out: Annotated[str, typer.Option(help="HTML file to write.")] = "report.html",
+    title: Annotated[str | None, typer.Option(help="Page title [default: from the file name].")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write one self-contained HTML page (tables and plots, no network) from a results database."""
+    with _user_errors():
+        from hybrid.report import write_report
+
+        path = write_report(db, out, title=title)
+    size = path.stat().st_size
+    if as_json:
+        _print_json({"report": str(path), "db": db, "bytes": size})
+        return
+    sys.stdout.write(f"report: {path} ({size / 1e6:.1f} MB)\n")
+
+
+@app.command()
 def tune(
     scenario: ScenarioOpt,
     algo: Annotated[str, typer.Option(help="SB3 algorithm: ppo, sac or a2c.")] = "ppo",
