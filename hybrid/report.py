@@ -422,35 +422,37 @@ def _gap_plot(sc: _Scenario) -> str:
 
 def _trajectory_plot(sc: _Scenario, store: Any) -> tuple[str, str]:
     """Stock and orders of path 0, node by node; returns (html, caption) or ("", reason)."""
+    con = store.connection
+    keys = [r["key"] for p in sc.policies for r in p.runs]
+    stored = {k for (k,) in con.execute(
+        "SELECT DISTINCT key FROM trajectories WHERE key IN (SELECT unnest(?::VARCHAR[])) AND path = 0",
+        [keys]).fetchall()}
     candidates: dict[int, list[tuple[_Policy, dict[str, Any]]]] = defaultdict(list)
-    rows_by_key: dict[str, list[dict[str, Any]]] = {}
-    for p in sc.policies:
-        for r in sorted(p.runs, key=lambda r: r["seed"]):
-            rows = store.trajectories(r["key"])
-            if rows:
-                rows_by_key[r["key"]] = rows
+    for p in sc.policies:  # cheapest first
+        for r in p.runs:
+            if r["key"] in stored:
                 candidates[r["seed"]].append((p, r))
     if not candidates:
         return "", "No trajectories stored for this scenario."
     seed = max(candidates, key=lambda s: (len(candidates[s]), -s))
     chosen = candidates[seed][:_MAX_TRAJECTORY_POLICIES]
+    # name -> node -> {"stock": {period: units}, "ordered": {period: units}}, summed over SKUs
     series: dict[str, dict[str, dict[str, dict[int, float]]]] = {}
     nodes: dict[str, None] = {}
     backlog_any = False
     for p, r in chosen:
-        per: dict[str, dict[str, dict[int, float]]] = defaultdict(
-            lambda: {"stock": defaultdict(float), "ordered": defaultdict(float)})
-        for row in rows_by_key[r["key"]]:
-            if row.get("path", 0) != 0:
-                continue
-            node, t = row["node"], int(row["period"])
+        per: dict[str, dict[str, dict[int, float]]] = defaultdict(lambda: {"stock": {}, "ordered": {}})
+        rows = con.execute(
+            "SELECT node, period, sum(coalesce(on_hand, 0)), sum(coalesce(backlog, 0)), "
+            "sum(coalesce(ordered, 0)) FROM trajectories WHERE key = ? AND path = 0 "
+            "GROUP BY node, period ORDER BY node, period", [r["key"]]).fetchall()
+        for node, t, on_hand, backlog, ordered in rows:
             nodes.setdefault(node)
-            backlog = row.get("backlog") or 0.0
             backlog_any = backlog_any or backlog > 0
-            per[node]["stock"][t] += (row.get("on_hand") or 0.0) - backlog
-            per[node]["ordered"][t] += row.get("ordered") or 0.0
+            per[node]["stock"][int(t)] = on_hand - backlog
+            per[node]["ordered"][int(t)] = ordered
         series[p.name] = per
-    shown_nodes = list(nodes)[:_MAX_TRAJECTORY_NODES]
+    shown_nodes = _node_order(sc.name, list(nodes))[:_MAX_TRAJECTORY_NODES]
     warmup = max((r.get("warmup") or 0) for _, r in chosen)
     fig = _figure(10.0, 0.7 + 1.9 * len(shown_nodes))
     axes = fig.subplots(len(shown_nodes), 2, sharex=True, squeeze=False)
@@ -485,6 +487,20 @@ def _trajectory_plot(sc: _Scenario, store: Any) -> tuple[str, str]:
                + (f"; first {len(shown_nodes)} of {len(nodes)} nodes" if len(nodes) > len(shown_nodes)
                   else "") + ".")
     return _img(fig, f"stock and orders of sample path 0, {sc.name}"), caption
+
+
+def _node_order(scenario: str, nodes: list[str]) -> list[str]:
+    """Nodes in the built-in scenario's order (upstream first, as written); else as stored.
+
+    A batch names draws of a scenario distribution ``<base>~<seed>.<i>``: they keep the base's nodes.
+    """
+    from scenarios import builtin
+
+    base = scenario.split("~")[0]
+    if base not in builtin.names():
+        return nodes
+    order = {n: i for i, n in enumerate(builtin.get(base).node_ids)}
+    return sorted(nodes, key=lambda n: (order.get(n, len(order)), n))
 
 
 def _learning_plot(sc: _Scenario, store: Any) -> str:

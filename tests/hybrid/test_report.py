@@ -132,8 +132,9 @@ def test_pooling_seeds_is_pooling_paths() -> None:
     assert (pooled.low, pooled.high) == pytest.approx((whole.low, whole.high))
 
 
-def test_cli_writes_the_report(db: Path, tmp_path: Path) -> None:
-    out = tmp_path / "r.html"
+def test_cli_writes_the_report(tmp_path: Path) -> None:
+    db, out = tmp_path / "one.duckdb", tmp_path / "r.html"
+    _fill(db, "gamma", {"sS": 10.0}, [0], bound=None, trajectories=False, paths=5)
     result = runner.invoke(app, ["report", str(db), "--out", str(out), "--json"])
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
