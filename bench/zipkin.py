@@ -1,0 +1,195 @@
+"""The Zipkin (2008) lost-sales test bed: optimal costs and echelon's tuned classical policies.
+
+    python bench/zipkin.py                          # L = 1..4, p = 4, 9, 19, 39; ~15 min on 2 cores
+    python bench/zipkin.py --lead-times 1 2 --penalties 4 9 --paths 1000
+
+One stock point, Poisson(5) demand per period, lost sales, lead time ``L``,
+holding ``h = 1`` per unit on hand at the end of a period, penalty ``p`` per
+lost sale, no ordering cost (Zipkin 2008, "Old and new methods for lost-sales
+inventory systems", Operations Research 56(5); the test bed of Xin 2021 and of
+the deep-RL papers on lost sales).
+
+The optimum. The published table could not be found in this project's
+sources, so its numbers are not quoted; instead the optimal long-run average
+cost is computed here exactly, by relative value iteration on the lost-sales
+MDP (:func:`optimal_cost`), with the same event order as echelon's
+``timing = "order-first"``: the order placed ``L`` periods ago arrives, the
+new order is placed, demand is served, costs are charged on the end of the
+period. State: stock on hand after the arrival and the ``L - 1`` orders still
+in transit; orders that lift the inventory position above a cap are left out
+(the cap is reported and set well above every optimal base-stock level).
+
+echelon's side: each classical family is tuned by ``scenarios.tuning.tune``
+on training paths and evaluated on separate test paths (common random
+numbers); the table gives the cost per period with its 95% CI and the gap to
+the optimum. The last line is JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+ROOT = Path(__file__).resolve().parents[1]
+MEAN, HOLDING = 5.0, 1.0
+LEAD_TIMES = (1, 2, 3, 4)
+PENALTIES = (4.0, 9.0, 19.0, 39.0)
+FAMILIES = ("base-stock", "capped-base-stock", "sS")
+
+
+def optimal_cost(lead_time: int, penalty: float, *, mean: float = MEAN, holding: float = HOLDING,
+                 cap: int | None = None, tol: float = 1e-7, max_iter: int = 5000) -> dict:
+    """Optimal long-run average cost of the periodic-review lost-sales system (Zipkin 2008).
+
+    Relative value iteration over states ``(y, q_1, ..., q_{L-1})``: ``y`` on hand
+    after this period's arrival, ``q_i`` the order arriving in ``i`` periods.
+    Each period: order ``q`` (arrives in ``L`` periods), demand ``D ~ Poisson(mean)``
+    is served from ``y``, cost ``h (y - D)^+ + p (D - y)^+``; the next state is
+    ``((y - D)^+ + q_1, q_2, ..., q_{L-1}, q)``. Orders lifting the inventory
+    position ``y + sum(q_i) + q`` above ``cap`` are not allowed.
+
+    :param lead_time: ``L >= 1`` periods.
+    :param penalty: ``p`` per lost sale.
+    :param cap: inventory-position cap (default: mean demand over ``L + 1`` periods plus 4.5
+        standard deviations); ``cap_binds`` in the result says whether an optimal order hit it.
+    :param tol: stop when the span of the value update is below ``tol`` (the average cost then lies
+        within ``tol`` of the reported value).
+    :return: ``{"cost": g, "bounds": [low, high], "iterations": n, "cap": cap, "states": n_states,
+        "seconds": s, "base_stock_order_up_to": ...}``.
+    """
+    started = time.perf_counter()
+    L = lead_time
+    if cap is None:
+        cap = int(np.ceil(mean * (L + 1) + 4.5 * np.sqrt(mean * (L + 1))))
+    d_max = int(stats.poisson.ppf(1 - 1e-10, mean))
+    demand = np.arange(d_max + 1)
+    prob = stats.poisson.pmf(demand, mean)
+    prob[-1] += 1 - prob.sum()  # the tail: demand >= d_max empties the shelf for every y <= d_max
+    # every state: coordinates (y, q_1..q_{L-1}) with sum <= cap
+    grids = np.indices((cap + 1,) * L).reshape(L, -1).T
+    grids = grids[grids.sum(1) <= cap]
+    n = len(grids)
+    index = np.full((cap + 1,) * L, -1, dtype=np.int64)
+    index[tuple(grids.T)] = np.arange(n)
+    y = grids[:, 0]
+    position = grids.sum(1)
+    # expected one-period cost at each state: h E(y - D)^+ + p E(D - y)^+
+    left = np.maximum(y[:, None] - demand[None], 0)
+    lost_tail = mean - (prob * np.minimum(demand[None], y[:, None])).sum(1)  # exact E(D - y)^+
+    cost = (prob * holding * left).sum(1) + penalty * lost_tail
+    # state-action pairs, sorted by state
+    actions = cap - position + 1
+    pair_state = np.repeat(np.arange(n), actions)
+    pair_order = np.arange(len(pair_state)) - np.repeat(np.cumsum(actions) - actions, actions)
+    starts = np.cumsum(actions) - actions
+    # next state for each pair and demand: ((y - d)^+ + q_1, q_2..q_{L-1}, q)
+    nxt = np.empty((d_max + 1, len(pair_state)), dtype=np.int32)
+    s = grids[pair_state]
+    for d in demand:
+        coords = np.empty((L, len(pair_state)), dtype=np.int64)
+        on_hand = np.maximum(s[:, 0] - d, 0)
+        if L == 1:
+            coords[0] = on_hand + pair_order
+        else:
+            coords[0] = on_hand + s[:, 1]
+            coords[1:L - 1] = s[:, 2:].T
+            coords[L - 1] = pair_order
+        nxt[d] = index[tuple(coords)]
+    value = np.zeros(n)
+    low = high = np.nan
+    iteration = 0
+    while iteration < max_iter:
+        iteration += 1
+        expected = prob @ value[nxt]
+        new = cost + np.minimum.reduceat(expected, starts)
+        diff = new - value
+        low, high = diff.min(), diff.max()
+        value = new - new[0]
+        if high - low < tol:
+            break
+    # the optimal orders: does the cap ever bind (an order that would go higher if it could)?
+    expected = prob @ value[nxt]
+    best = np.minimum.reduceat(expected, starts)
+    at_cap = (pair_order == (cap - position)[pair_state]) & (pair_order > 0)
+    binds = bool(np.any(at_cap & (expected <= best[pair_state] + 1e-12)))
+    return {"lead_time": L, "penalty": penalty, "cost": float((low + high) / 2), "bounds": [float(low),
+            float(high)], "iterations": iteration, "cap": cap, "cap_binds": binds, "states": int(n),
+            "seconds": time.perf_counter() - started}
+
+
+def zipkin_spec(lead_time: int, penalty: float):
+    """The built-in ``lost-sales-poisson`` scenario with lead time ``L`` and penalty ``p``."""
+    from scenarios import builtin
+    from scenarios.processes import LeadTime
+
+    base = builtin.get("lost-sales-poisson")
+    arc = replace(base.arcs[0], lead_time=LeadTime(kind="fixed", value=lead_time))
+    demand = replace(base.demands[0], shortage_cost=penalty)
+    return replace(base, name=f"zipkin-L{lead_time}-p{penalty:g}", arcs=(arc,), demands=(demand,),
+                   known_optimum=None, description=f"Zipkin (2008) lost-sales instance: Poisson(5), h = 1, "
+                   f"p = {penalty:g}, lead time {lead_time}.")
+
+
+def tuned(lead_time: int, penalty: float, paths: int, train_paths: int, seed: int) -> list[dict]:
+    """Each classical family tuned on training paths, evaluated on test paths."""
+    from scenarios import evaluate
+
+    spec = zipkin_spec(lead_time, penalty)
+    results = evaluate(spec, list(FAMILIES), paths=paths, seed=seed, train_paths=train_paths)
+    rows = []
+    for r in results:
+        cost = r.kpis["cost_per_period"]
+        rows.append({"policy": r.label, "params": r.params, "cost": cost.mean, "ci95": [cost.low, cost.high],
+                     "tuning_s": r.tuning.seconds if r.tuning else None})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Optimal costs by value iteration, then the tuned families; a markdown table and a JSON line."""
+    sys.path.insert(0, str(ROOT))
+    from bench.simulator import machine
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lead-times", type=int, nargs="+", default=list(LEAD_TIMES))
+    parser.add_argument("--penalties", type=float, nargs="+", default=list(PENALTIES))
+    parser.add_argument("--paths", type=int, default=2000, help="test paths (1000 periods after 50 warm-up)")
+    parser.add_argument("--train-paths", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    meta = machine()
+    penalties = " ".join(f"{p:g}" for p in args.penalties)
+    print(f"python bench/zipkin.py --lead-times {' '.join(map(str, args.lead_times))} --penalties "
+          f"{penalties} --paths {args.paths} --train-paths {args.train_paths} --seed {args.seed}  --  "
+          f"{meta['date']}, commit {meta['commit']}, load {meta['load_average']}")
+    print("| L | p | optimum (value iteration) | policy | tuned parameters | cost / period (95% CI) | gap |")
+    print("|---:|---:|---:|---|---|---:|---:|")
+    out = []
+    for L in args.lead_times:
+        for p in args.penalties:
+            opt = optimal_cost(L, p)
+            rows = tuned(L, p, args.paths, args.train_paths, args.seed)
+            for r in rows:
+                r["gap"] = r["cost"] / opt["cost"] - 1
+                params = "; ".join(f"{k}={', '.join(f'{v:.4g}' for v in vs)}"
+                                   for k, vs in r["params"].items())
+                print(f"| {L} | {p:g} | {opt['cost']:.4f} | {r['policy']} | {params} | {r['cost']:.4f} "
+                      f"[{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}] | {r['gap']:+.2%} |", flush=True)
+            print(f"<!-- L={L}, p={p:g}: value iteration {opt['iterations']} iterations, "
+                  f"{opt['states']} states, cap {opt['cap']} (binds: {opt['cap_binds']}), "
+                  f"bounds [{opt['bounds'][0]:.6f}, {opt['bounds'][1]:.6f}], "
+                  f"{opt['seconds']:.0f} s -->", flush=True)
+            out.append({"lead_time": L, "penalty": p, "optimum": opt, "policies": rows})
+    best = {f"L{o['lead_time']}-p{o['penalty']:g}": min(r["gap"] for r in o["policies"]) for o in out}
+    print(json.dumps({"best_gap": best, "date": meta["date"], "commit": meta["commit"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
