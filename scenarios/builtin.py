@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import cache
 
 import numpy as np
+from scipy import special, stats
 
 from scenarios.distribution import ScenarioDistribution
 from scenarios.errors import SpecError
@@ -273,6 +274,102 @@ def orgym_inv_v1() -> Spec:
     return _orgym_inv(lost_sales=True)
 
 
+def _poisson_uniform_history(low: float, high: float, points: int = 200) -> tuple[float, ...]:
+    """Quantiles of Poisson(U[low, high]) at (i + 0.5) / points: the mixture as a bootstrap history.
+
+    ``P(D = k) = (P(k + 1, high) - P(k + 1, low)) / (high - low)`` with ``P`` the
+    regularised lower incomplete gamma function (the Poisson pmf integrated over the rate).
+    """
+    k = np.arange(int(high * 4) + 20)
+    cdf = np.cumsum((special.gammainc(k + 1, high) - special.gammainc(k + 1, low)) / (high - low))
+    levels = (np.arange(points) + 0.5) / points
+    return tuple(float(v) for v in np.searchsorted(cdf, levels))
+
+
+def _rounded_normal_lead_time(mean: float, std: float, spike_prob: float, spike: int,
+                              low: int, high: int) -> LeadTime:
+    """``clip(round(N(mean, std) + spike * Bernoulli(spike_prob)), low, high)`` as a discrete lead time."""
+    values = np.arange(low, high + 1)
+    probs = np.zeros(len(values))
+    for centre, weight in ((mean, 1 - spike_prob), (mean + spike, spike_prob)):
+        cdf = stats.norm.cdf(np.append(values - 0.5, np.inf), centre, std)
+        cdf[0] = 0.0  # everything below low + 0.5 rounds (and clips) to low
+        probs += weight * np.diff(cdf)
+    probs = np.round(probs / probs.sum(), 12)
+    probs[-1] = 1.0 - probs[:-1].sum()
+    keep = probs > 0
+    return LeadTime(kind="discrete", values=tuple(int(v) for v in values[keep]),
+                    probabilities=tuple(float(p) for p in probs[keep]))
+
+
+_RL_1W3R_SOURCE = ("singhdivyank/multi-echelon-rl-inventory (ppo/configs/divergentConfig.yaml, "
+                   "complexConfig.yaml, ppo/models/env.py, env_complex.py)")
+
+
+def rl_divergent_1w3r() -> Spec:
+    """The published PPO setting, stationary: a warehouse and 3 retailers, Poisson(U[5, 15]) demand."""
+    retailers = ("retailer1", "retailer2", "retailer3")
+    history = _poisson_uniform_history(5.0, 15.0)
+    return Spec(
+        name="rl-divergent-1w3r",
+        description="A warehouse supplying three retailers, the stationary setting of the PPO claim in "
+        f"{_RL_1W3R_SOURCE}: each retailer's demand per period is Poisson with a rate drawn uniformly "
+        "from [5, 15] every period (mean 10, variance 18.3); holding 1 everywhere, backlog 19 per unit "
+        "and period at the retailers, lead time 1 on every arc, 500 periods.",
+        notes="timing order-first. The demand mixture is resampled from 200 of its exact quantiles "
+        "(empirical process). Written as the setting is described, not as that code runs: there every "
+        "order is clipped to 15 units per period (below the 30 units the retailers sell), the warehouse "
+        "loses Poisson(10) units a period to a demand of its own at no cost, stock and backlogs are "
+        "capped, and a retailer's order waits a period before the warehouse ships it.",
+        timing="order-first",
+        shortage="backlog",
+        horizon=500,
+        warmup=50,
+        nodes=(Node("warehouse", holding_cost=1.0, initial_inventory=60.0),
+               *(Node(r, holding_cost=1.0, initial_inventory=20.0) for r in retailers)),
+        arcs=(Arc(EXTERNAL, "warehouse", lead_time=_fixed(1)),
+              *(Arc("warehouse", r, lead_time=_fixed(1)) for r in retailers)),
+        demands=tuple(Demand(r, "item", DemandProcess(kind="empirical", history=history), shortage_cost=19.0)
+                      for r in retailers),
+    )
+
+
+def rl_divergent_1w3r_ns() -> Spec:
+    """The published PPO setting, non-stationary: seasonal, correlated, shocked demand; random lead times."""
+    retailers = ("retailer1", "retailer2", "retailer3")
+    lead = _rounded_normal_lead_time(2.0, 1.2, spike_prob=0.08, spike=4, low=1, high=10)
+    noise = 2.5  # std of the Gaussian noise on the Poisson rate
+    return Spec(
+        name="rl-divergent-1w3r-ns",
+        description="The non-stationary setting of the PPO claim in "
+        f"{_RL_1W3R_SOURCE}: a warehouse and three retailers; demand with mean 12 x (1 + 0.7 "
+        "sin(2 pi t / 120)), correlated 0.6 across retailers, shocks that multiply it by 2.5 for 5 "
+        "periods (chance 0.015 a period); lead times round(N(2, 1.2)) plus 4 with chance 0.08, clipped "
+        "to 1..10, on every arc; supplier capacity 70 a period; holding 1, backlog 19; 500 periods.",
+        notes="timing order-first. Approximations of that code, which draws Poisson demand around a "
+        "rate with N(0, 2.5) noise: negative-binomial demand with the same mean and variance (12 + "
+        "2.5^2 at the base level); shocks with the mean multiplier 2.5 and duration 5 of its ranges "
+        "[2, 3] and 3-7; its random capacities (supplier N(70, 15), warehouse outbound N(50, 12) shared "
+        "by the retailers) as a fixed supplier capacity 70 and no outbound cap; its partial lost sales "
+        "(30% of unmet demand lost at 5 a unit) as full backlog. Its order clip to 15 units a period, "
+        "the warehouse's own demand and the state caps are left out, as in rl-divergent-1w3r.",
+        timing="order-first",
+        shortage="backlog",
+        horizon=500,
+        warmup=50,
+        correlation=0.6,
+        nodes=(Node("warehouse", holding_cost=1.0, initial_inventory=80.0),
+               *(Node(r, holding_cost=1.0, initial_inventory=30.0) for r in retailers)),
+        arcs=(Arc(EXTERNAL, "warehouse", lead_time=lead, capacity=70.0),
+              *(Arc("warehouse", r, lead_time=lead) for r in retailers)),
+        demands=tuple(Demand(r, "item", DemandProcess(
+            kind="negative-binomial", mean=12.0, std=round(float(np.sqrt(12.0 + noise**2)), 4),
+            seasonality=Seasonality(amplitude=0.7, period=120),
+            promotion=Promotion(probability=0.015, lift=2.5, duration=5)), shortage_cost=19.0)
+            for r in retailers),
+    )
+
+
 _BUILDERS: dict[str, Callable[[], Spec]] = {
     "serial-3": serial_3,
     "lost-sales-poisson": lost_sales_poisson,
@@ -282,6 +379,8 @@ _BUILDERS: dict[str, Callable[[], Spec]] = {
     "retail-network": retail_network,
     "orgym-inv-v0": orgym_inv_v0,
     "orgym-inv-v1": orgym_inv_v1,
+    "rl-divergent-1w3r": rl_divergent_1w3r,
+    "rl-divergent-1w3r-ns": rl_divergent_1w3r_ns,
 }
 
 

@@ -119,7 +119,8 @@ def test_builtin_round_trips_through_a_file(name: str, tmp_path: Path) -> None:
 def test_builtin_names_are_the_contract() -> None:
     assert builtin.names() == ["serial-3", "lost-sales-poisson", "divergent-1w3r",
                                "seasonal-grocery", "perishable-pharma", "retail-network",
-                               "orgym-inv-v0", "orgym-inv-v1"]
+                               "orgym-inv-v0", "orgym-inv-v1", "rl-divergent-1w3r",
+                               "rl-divergent-1w3r-ns"]
 
 
 def test_load_by_builtin_name() -> None:
