@@ -360,9 +360,10 @@ def batch(
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"{db}: {len(rows)} of {summary.jobs} runs of {plan.source} "
-                      f"({summary.stored} new, {summary.skipped} skipped, {len(failed)} failed, "
-                      f"{summary.seconds:.1f} s); mean over seeds")
+        table = Table(title=f"{db}: mean over seeds",
+                      caption=f"{len(rows)} of {summary.jobs} runs of {plan.source} stored: "
+                      f"{summary.stored} new, {summary.skipped} skipped, {len(failed)} failed "
+                      f"({summary.seconds:.1f} s)")
         for col in ("scenario", "policy", "seeds", "cost/period", "fill rate"):
             table.add_column(col, justify="left" if col in ("scenario", "policy") else "right")
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
