@@ -48,6 +48,7 @@ _PART_COLOURS = {"holding": "#4C72B0", "pipeline": "#8DA0CB", "shortage": "#C44E
                  "operating": "#937860", "waste": "#8C8C8C", "revenue": "#B3B3B3"}
 _MAX_TRAJECTORY_POLICIES = 4
 _MAX_TRAJECTORY_NODES = 8
+_MAX_TRAJECTORY_PERIODS = 104  # two years of weeks: longer paths are cut, or the lines become a blur
 
 
 # ---------------------------------------------------------------------------- numbers
@@ -134,13 +135,18 @@ def _num(x: float, digits: int = 4) -> str:
 
 
 def _signed(x: float) -> str:
-    return ("+" if _finite(x) and x > 0 else "") + _num(x)
+    """A difference: signed, 4 significant digits, no trailing zeros (``+0.085``)."""
+    text = _num(x)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return ("+" if _finite(x) and x > 0 else "") + text
 
 
 def _pct(x: float, signed: bool = False) -> str:
     if not _finite(x):
         return "–"
-    return f"{x:+.1%}" if signed else f"{x:.1%}"
+    decimals = 2 if 0 < abs(x) < 0.001 else 1  # +0.03%, not +0.0%
+    return f"{x:+.{decimals}%}" if signed else f"{x:.{decimals}%}"
 
 
 # ---------------------------------------------------------------------------- data
@@ -452,6 +458,8 @@ def _trajectory_plot(sc: _Scenario, store: Any) -> tuple[str, str]:
             per[node]["stock"][int(t)] = on_hand - backlog
             per[node]["ordered"][int(t)] = ordered
         series[p.name] = per
+    periods = 1 + max((t for per in series.values() for d in per.values() for t in d["stock"]),
+                      default=0)
     shown_nodes = _node_order(sc.name, list(nodes))[:_MAX_TRAJECTORY_NODES]
     warmup = max((r.get("warmup") or 0) for _, r in chosen)
     fig = _figure(10.0, 0.7 + 1.9 * len(shown_nodes))
@@ -460,15 +468,14 @@ def _trajectory_plot(sc: _Scenario, store: Any) -> tuple[str, str]:
     for i, node in enumerate(shown_nodes):
         for j, what in enumerate(("stock", "ordered")):
             ax = axes[i][j]
-            for p, _ in chosen:
+            for rank, (p, _) in enumerate(chosen):
                 values = series[p.name].get(node, {}).get(what, {})
-                ts = sorted(values)
-                if what == "ordered":
-                    ax.step(ts, [values[t] for t in ts], where="mid", color=sc.colour(p.name),
-                            linewidth=1.1, label=p.name, alpha=0.85)
-                else:
-                    ax.plot(ts, [values[t] for t in ts], color=sc.colour(p.name), linewidth=1.3,
-                            label=p.name, alpha=0.9)
+                ts = [t for t in sorted(values) if t < _MAX_TRAJECTORY_PERIODS]
+                draw = ax.step if what == "ordered" else ax.plot
+                extra = {"where": "mid"} if what == "ordered" else {}
+                # the cheapest policy is drawn on top: where lines coincide, it is the one seen
+                draw(ts, [values[t] for t in ts], color=sc.colour(p.name), linewidth=1.2,
+                     label=p.name, alpha=0.9, zorder=len(chosen) - rank + 2, **extra)
             if warmup:
                 ax.axvspan(-0.5, warmup - 0.5, color="#f2f2f2", zorder=0)
             _style(ax)
@@ -485,7 +492,9 @@ def _trajectory_plot(sc: _Scenario, store: Any) -> tuple[str, str]:
                + (f"; showing {len(chosen)} of {len(sc.policies)} policies, cheapest first"
                   if len(sc.policies) > len(chosen) else "")
                + (f"; first {len(shown_nodes)} of {len(nodes)} nodes" if len(nodes) > len(shown_nodes)
-                  else "") + ".")
+                  else "")
+               + (f"; periods 0–{_MAX_TRAJECTORY_PERIODS - 1} of {periods}"
+                  if periods > _MAX_TRAJECTORY_PERIODS else "") + ".")
     return _img(fig, f"stock and orders of sample path 0, {sc.name}"), caption
 
 
@@ -554,6 +563,7 @@ nav { font-size: 14px; margin: 12px 0 0; }
 nav a { margin-right: 14px; }
 a { color: var(--accent); text-decoration: none; }
 a:hover { text-decoration: underline; }
+.verdict { font-size: 15px; margin: 10px 0 4px; max-width: 95ch; }
 .note { color: var(--muted); font-size: 13.5px; max-width: 85ch; }
 .caption { color: var(--muted); font-size: 13px; margin: 2px 0 10px; max-width: 90ch; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; margin: 8px 0 4px;
@@ -629,8 +639,8 @@ def _table(sc: _Scenario) -> str:
         else:
             rel = p.diff.mean / sc.best.cost.mean if sc.best.cost.mean else math.nan
             cls = "sig" if p.diff.excludes_zero else "ns"
-            diff = (f'<span class="{cls}" title="{_e(p.diff_note)}">{"+" if p.diff.mean >= 0 else ""}'
-                    f"{_num(p.diff.mean)} ({_pct(rel, True)})</span>" + _ci(p.diff, _signed)
+            diff = (f'<span class="{cls}" title="{_e(p.diff_note)}">'
+                    f"{_signed(p.diff.mean)} ({_pct(rel, True)})</span>" + _ci(p.diff, _signed)
                     + ("" if p.diff.has_ci else f'<br><span class="ci">{_e(p.diff_note)}</span>'))
         cells = [name, seeds_text, f"<b>{_num(p.cost.mean)}</b>{_ci(p.cost)}", diff,
                  f"{_pct(p.fill.mean)}{_ci(p.fill, _pct)}"]
@@ -661,6 +671,28 @@ def _diff_note(sc: _Scenario) -> str:
             "<span class='sig'>red</span> when its 95% interval excludes zero.")
 
 
+def _verdict(sc: _Scenario) -> str:
+    """One sentence: the cheapest policy and how far the runner-up is behind it."""
+    best = sc.best
+    text = (f"Cheapest: <b>{_e(best.name)}</b> at {_num(best.cost.mean)} per period"
+            + (f", fill rate {_pct(best.fill.mean)}" if _finite(best.fill.mean) else ""))
+    if len(sc.policies) < 2:
+        return text + "."
+    second = sc.policies[1]
+    d = second.diff
+    if d is None or not _finite(d.mean):
+        return text + f"; next: {_e(second.name)} at {_num(second.cost.mean)}."
+    rel = d.mean / best.cost.mean if best.cost.mean else math.nan
+    if d.excludes_zero:
+        verdict = "a significant difference (the paired 95% interval excludes zero)"
+    elif d.has_ci:
+        verdict = "not a significant difference (the paired 95% interval includes zero)"
+    else:
+        verdict = "with no paired interval to judge it by (runs on more seeds give one)"
+    return text + (f"; next: {_e(second.name)}, {_signed(d.mean)} ({_pct(rel, True)}) per period, "
+                   f"{verdict}.")
+
+
 def _section(sc: _Scenario, store: Any, anchor: str) -> str:
     out = [f'<section id="{anchor}"><h2>{_e(sc.name)}</h2>']
     periods = sorted({r["periods"] for p in sc.policies for r in p.runs})
@@ -668,6 +700,7 @@ def _section(sc: _Scenario, store: Any, anchor: str) -> str:
     out.append(f'<p class="note">{len(sc.policies)} policies · seeds {_e(_ranges(seeds))} · '
                f'{_e(", ".join(map(str, periods)))} measured periods per path · costs per period, '
                "mean over every test path of every seed with its 95% confidence interval.</p>")
+    out.append(f'<p class="verdict">{_verdict(sc)}</p>')
     out.append(_table(sc))
     note = _diff_note(sc)
     if note:
