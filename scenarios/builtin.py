@@ -370,6 +370,66 @@ def rl_divergent_1w3r_ns() -> Spec:
     )
 
 
+_RL_1W2R_SOURCE = ("singhdivyank/multi-echelon-rl-inventory (actor-critic/configs/meisConfig.yaml, "
+                   "complexMeisConfig.yaml, actor-critic/src/meis_env.py, complex_meis_env.py)")
+
+
+def _rl_divergent_1w2r(stationary: bool) -> Spec:
+    """The published A3C setting: factory -> warehouse -> 2 retailers, Normal(3300, 100) demand."""
+    retailers = ("retailer1", "retailer2")
+    lead = (_rounded_normal_lead_time(2.0, 1.0, spike_prob=0.0, spike=0, low=1, high=8) if stationary
+            else _rounded_normal_lead_time(2.0, 2.0, spike_prob=0.1, spike=3, low=1, high=10))
+    std = 100.0 if stationary else 300.0
+    season = None if stationary else Seasonality(amplitude=0.5, period=90)
+    shock = None if stationary else Promotion(probability=0.02, lift=2.15, duration=5)
+    what = "stationary" if stationary else "non-stationary"
+    extra = "" if stationary else (
+        " Non-stationary: demand mean 3300 x (1 + 0.5 sin(2 pi t / 90)), std 300, correlated 0.6 "
+        "across retailers, shocks multiplying it by 2.15 for 5 periods (chance 0.02 a period); lead "
+        "times round(N(2, 2)) plus 3 with chance 0.1, clipped to 1..10.")
+    return Spec(
+        name="rl-divergent-1w2r" if stationary else "rl-divergent-1w2r-ns",
+        description=f"The {what} setting of the A3C claim in {_RL_1W2R_SOURCE}: a factory with "
+        "unlimited stock supplies a warehouse that supplies two retailers; Normal(3300, 100) demand "
+        "per retailer and period; lead times max(1, round(N(2, 1))) on every arc; holding 0.03 at the "
+        "warehouse and 0.05 at the retailers; 0.01 per unit in transit; backlog 2 per unit and period "
+        "at the retailers; fixed order cost 1000 (warehouse) and 5000 (retailers); 365 periods." + extra,
+        notes="timing order-first, continuous quantities. Written as the setting is described, not as "
+        "that code runs: there one order for the whole network is placed per period, chosen among "
+        "four fixed quantities (3000-12000 at a retailer, 5000-20000 at the warehouse), a retailer's "
+        "order cost is max(5000, 0.5 x quantity) (here 5000 flat, the same up to 10000 units), the "
+        "warehouse ships when an order arrives rather than when it is placed, and backlog older than "
+        f"{7 if stationary else 5} periods is dropped"
+        + ("." if stationary else " (at 3 a unit); its random warehouse outbound capacity N(12000, "
+           "3000) is left out and its demand std stays 300 while the seasonal mean moves (here the CV "
+           "is constant)."),
+        timing="order-first",
+        shortage="backlog",
+        integer=False,
+        horizon=365,
+        warmup=30,
+        correlation=0.0 if stationary else 0.6,
+        nodes=(Node("warehouse", holding_cost=0.03, initial_inventory=10000.0),
+               *(Node(r, holding_cost=0.05, initial_inventory=5000.0) for r in retailers)),
+        arcs=(Arc(EXTERNAL, "warehouse", lead_time=lead, fixed_cost=1000.0, pipeline_holding_cost=0.01),
+              *(Arc("warehouse", r, lead_time=lead, fixed_cost=5000.0, pipeline_holding_cost=0.01)
+                for r in retailers)),
+        demands=tuple(Demand(r, "item", DemandProcess(kind="normal", mean=3300.0, std=std,
+                                                      seasonality=season, promotion=shock),
+                             shortage_cost=2.0) for r in retailers),
+    )
+
+
+def rl_divergent_1w2r() -> Spec:
+    """The published A3C setting, stationary."""
+    return _rl_divergent_1w2r(stationary=True)
+
+
+def rl_divergent_1w2r_ns() -> Spec:
+    """The published A3C setting, non-stationary."""
+    return _rl_divergent_1w2r(stationary=False)
+
+
 _BUILDERS: dict[str, Callable[[], Spec]] = {
     "serial-3": serial_3,
     "lost-sales-poisson": lost_sales_poisson,
@@ -381,6 +441,8 @@ _BUILDERS: dict[str, Callable[[], Spec]] = {
     "orgym-inv-v1": orgym_inv_v1,
     "rl-divergent-1w3r": rl_divergent_1w3r,
     "rl-divergent-1w3r-ns": rl_divergent_1w3r_ns,
+    "rl-divergent-1w2r": rl_divergent_1w2r,
+    "rl-divergent-1w2r-ns": rl_divergent_1w2r_ns,
 }
 
 
