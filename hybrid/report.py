@@ -296,6 +296,9 @@ def _open(db_path: Path) -> Any:
     try:
         store = Store(db_path, read_only=True)
     except duckdb.Error as err:
+        if "lock" in str(err).lower():  # DuckDB: one writer, and no reader while it writes
+            raise SpecError("DB", f"{db_path} is open for writing in another process (a batch still "
+                            "running?); make the report when it has finished") from None
         raise SpecError("DB", f"cannot open {db_path} as a DuckDB database "
                         f"({str(err).splitlines()[0]})") from None
     try:
@@ -475,7 +478,7 @@ def _trajectory_plot(sc: _Scenario, store: Any) -> tuple[str, str]:
                 extra = {"where": "mid"} if what == "ordered" else {}
                 # the cheapest policy is drawn on top: where lines coincide, it is the one seen
                 draw(ts, [values[t] for t in ts], color=sc.colour(p.name), linewidth=1.2,
-                     label=p.name, alpha=0.9, zorder=len(chosen) - rank + 2, **extra)
+                     label=p.name, zorder=len(chosen) - rank + 2, **extra)
             if warmup:
                 ax.axvspan(-0.5, warmup - 0.5, color="#f2f2f2", zorder=0)
             _style(ax)
@@ -487,6 +490,8 @@ def _trajectory_plot(sc: _Scenario, store: Any) -> tuple[str, str]:
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside upper center", ncols=len(labels))
     caption = (f"Sample path 0 of seed {seed}, units summed over SKUs"
+               + ("; where lines coincide, the cheapest policy's is the one seen" if len(chosen) > 1
+                  else "")
                + (f"; the shaded periods are the warm-up ({warmup}), left out of the KPIs" if warmup
                   else "")
                + (f"; showing {len(chosen)} of {len(sc.policies)} policies, cheapest first"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +156,20 @@ def test_cli_bad_database_is_one_line_and_exit_2(kind: str, tmp_path: Path) -> N
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: DB:"), result.output
     assert not (tmp_path / "r.html").exists()
+
+
+def test_cli_database_being_written_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    db = tmp_path / "results.duckdb"
+    Store(db).close()
+    code = (f"import duckdb, sys; con = duckdb.connect({str(db)!r}); print('open', flush=True); "
+            "sys.stdin.read()")
+    writer = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert writer.stdout.readline().strip() == "open"
+        result = runner.invoke(app, ["report", str(db), "--out", str(tmp_path / "r.html")],
+                               env={"COLUMNS": "200"})
+    finally:
+        writer.communicate("")
+    assert result.exit_code == 2
+    assert "open for writing in another process" in result.output
