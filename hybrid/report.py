@@ -314,6 +314,11 @@ def _open(db_path: Path) -> Any:
 
 
 # ---------------------------------------------------------------------------- plots
+def _label(name: str, width: int = 34) -> str:
+    """A policy name short enough for a plot: long ones keep their start and end."""
+    return name if len(name) <= width else f"{name[:width // 2 - 1]}…{name[-(width // 2):]}"
+
+
 def _figure(width: float, height: float) -> Any:
     from matplotlib.figure import Figure
 
@@ -378,7 +383,7 @@ def _cost_breakdown(sc: _Scenario) -> str:
     span = max(left_pos) - min(left_neg + [0.0])
     for yi, p, lp in zip(y, policies, left_pos, strict=True):
         ax.text(lp + 0.01 * span, yi, _num(p.cost.mean), va="center", fontsize=9, color="#222222")
-    ax.set_yticks(y, [p.name for p in policies])
+    ax.set_yticks(y, [_label(p.name) for p in policies])
     ax.set_xlim(min(left_neg + [0.0]), max(left_pos) + 0.1 * span)
     ax.set_xlabel("cost per period (mean over paths and seeds)")
     _style(ax, "x")
@@ -399,7 +404,7 @@ def _service_vs_cost(sc: _Scenario) -> str:
                 if p.fill.has_ci else None)
         ax.errorbar(p.cost.mean, 100 * p.fill.mean, xerr=xerr, yerr=yerr, fmt=marker, markersize=7,
                     color=sc.colour(p.name), ecolor=sc.colour(p.name), elinewidth=1.2, capsize=3,
-                    label=p.name, alpha=0.9)
+                    label=_label(p.name), alpha=0.9)
     ax.set_xlabel("cost per period (lower is better)")
     ax.set_ylabel("fill rate, % (higher is better)")
     ax.margins(x=0.15, y=0.2)
@@ -421,7 +426,7 @@ def _gap_plot(sc: _Scenario) -> str:
     top = max([v + e for v, e in zip(values, err[1], strict=True)] + [0.0])
     for yi, v, e in zip(y, values, err[1], strict=True):
         ax.text(v + e + 0.015 * max(top, 1e-9), yi, f"{v:+.1f}%", va="center", fontsize=9)
-    ax.set_yticks(y, [p.name for p in policies])
+    ax.set_yticks(y, [_label(p.name) for p in policies])
     ax.axvline(0, color="#555555", linewidth=0.8)
     ax.set_xlim(min(values + [0.0]) * 1.1, top * 1.15 + 1e-9)
     ax.set_xlabel("cost above the hindsight bound, % of the bound (95% CI)")
@@ -478,7 +483,7 @@ def _trajectory_plot(sc: _Scenario, store: Any) -> tuple[str, str]:
                 extra = {"where": "mid"} if what == "ordered" else {}
                 # the cheapest policy is drawn on top: where lines coincide, it is the one seen
                 draw(ts, [values[t] for t in ts], color=sc.colour(p.name), linewidth=1.2,
-                     label=p.name, zorder=len(chosen) - rank + 2, **extra)
+                     label=_label(p.name), zorder=len(chosen) - rank + 2, **extra)
             if warmup:
                 ax.axvspan(-0.5, warmup - 0.5, color="#f2f2f2", zorder=0)
             _style(ax)
@@ -532,8 +537,8 @@ def _learning_plot(sc: _Scenario, store: Any) -> str:
     for i, (p, r, rows) in enumerate(curves):
         colour = sc.colour(p.name)
         steps = [c["timesteps"] for c in rows]
-        ax.plot(steps, [c["cost"] for c in rows], color=colour, marker="o", markersize=3,
-                linewidth=1.4, linestyle=styles[i % len(styles)], label=f"{p.name} · seed {r['seed']}")
+        ax.plot(steps, [c["cost"] for c in rows], color=colour, marker="o", markersize=3, linewidth=1.4,
+                linestyle=styles[i % len(styles)], label=f"{_label(p.name)} · seed {r['seed']}")
         anchors = [c.get("anchor_cost") for c in rows if _finite(c.get("anchor_cost"))]
         if anchors:
             ax.axhline(anchors[-1], color=colour, linewidth=0.9, linestyle=(0, (2, 2)), alpha=0.6)
@@ -601,6 +606,11 @@ def _e(text: Any) -> str:
     return html.escape(str(text))
 
 
+def _breakable(name: str) -> str:
+    """A policy name for HTML that may wrap after ``:``, ``=``, ``,`` or ``/`` (long model paths)."""
+    return "".join(_e(c) + ("<wbr>" if c in ":=,/" else "") for c in name)
+
+
 def _params_text(p: _Policy) -> str:
     if p.params_vary:
         return "parameters tuned per seed"
@@ -634,7 +644,7 @@ def _table(sc: _Scenario) -> str:
         seeds_text = (f"{len(seeds)} × {p.paths // max(len(p.runs), 1):,}" if len(set(
             r["paths"] for r in p.runs)) == 1 else f"{len(seeds)} seeds, {p.paths:,} paths")
         name = (f'<span class="swatch" style="background:{sc.colour(p.name)}"></span>'
-                f'<span class="policy">{_e(p.name)}</span>'
+                f'<span class="policy">{_breakable(p.name)}</span>'
                 + ('<span class="badge">best</span>' if p is sc.best else "")
                 + (f'<span class="params">{_e(_params_text(p))}</span>' if _params_text(p) else ""))
         if p is sc.best:
