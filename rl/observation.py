@@ -18,6 +18,8 @@ each block is ``(nodes, skus)`` flattened node-major:
 ``demand_std``          its standard deviation, / rate
 ``forecast``            mean expected demand over the next ``window`` periods
                         (``SamplePaths.expected_demand``), / rate
+``expiring``            only when some SKU perishes: stock on hand that expires
+                        within :data:`EXPIRY_HORIZON` periods, / level scale
 ``<parameter>``         each current policy parameter (``s``, ``S``), / level scale
 =====================  ==========================================================
 
@@ -46,7 +48,10 @@ from scenarios.network import Network
 from scenarios.simulator import State
 from scenarios.spec import Spec
 
-__all__ = ["Observer"]
+__all__ = ["EXPIRY_HORIZON", "Observer"]
+
+#: The ``expiring`` feature counts stock whose remaining shelf life is at most this many periods.
+EXPIRY_HORIZON = 2
 
 
 class Observer:
@@ -78,13 +83,16 @@ class Observer:
                                 if d.process.seasonality is not None})
         self._order_first = spec.timing == "order-first"
         self._initial = net.initial_inventory[net.demand_node, net.demand_sku]  # (D,)
+        # Age buckets that run out soon (bucket 0 expires first); none without perishables.
+        self._expiring = min(EXPIRY_HORIZON, net.ages) if net.perishable.any() else 0
 
     # ------------------------------------------------------------------ shape
     @property
     def node_features(self) -> list[str]:
         """Names of the per-(node, SKU) feature blocks, in order."""
+        expiring = ["expiring"] if self._expiring else []
         return ["inventory_position", "on_hand", "inbound", "shortage", "demand_mean", "demand_std",
-                "forecast", *self.param_names]
+                "forecast", *expiring, *self.param_names]
 
     @property
     def feature_names(self) -> list[str]:
@@ -169,6 +177,10 @@ class Observer:
         blocks = [state.inventory_position / level, state.stock / level,
                   net.at_customers(state.in_transit + state.owed) / level, shortage,
                   self._to_nodes(mean) / rate, self._to_nodes(std) / rate, self._to_nodes(forecast) / rate]
+        if self._expiring:
+            # Non-perishable SKUs keep all stock in the last (fresh) bucket: masked, they show zero.
+            soon = state.on_hand[..., :self._expiring].sum(axis=-1) * self.network.perishable
+            blocks.append(soon / level)
         shape = (P, net.n_nodes, net.n_skus)
         blocks += [np.broadcast_to(params[k], shape) / level for k in self.param_names]
         parts = [b.reshape(P, -1) for b in blocks]

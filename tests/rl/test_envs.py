@@ -132,6 +132,22 @@ def test_observation_and_action_layout() -> None:
     assert env.task.residuals.names[0] == "shift[dc/produce]"
 
 
+def test_stock_about_to_expire_is_observed_only_for_perishables() -> None:
+    grocery = make("tune", "seasonal-grocery").task.observer
+    assert not any(n.startswith("expiring") for n in grocery.feature_names)
+    env = make("tune", "perishable-pharma")
+    env.reset(seed=3)
+    names = env.task.observer.feature_names
+    for _ in range(3):
+        obs, *_ = env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+    state, observer = env.task._sim.state, env.task.observer
+    expected = state.on_hand[0, :, :, :2].sum(-1) / observer._level_scale  # remaining life <= 2
+    got = np.array([obs[names.index(f"expiring[{n}/{k}]")] for n in ("depot", "hospital-a", "hospital-b")
+                    for k in ("vaccine", "insulin")]).reshape(3, 2)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert got.sum() > 0
+
+
 def test_fill_penalty_is_reported_apart() -> None:
     env = make("tune", "lost-sales-poisson", fill_target=0.999, fill_weight=2.0)
     env.reset(seed=0)
