@@ -93,3 +93,80 @@ def test_orgym_builtins_have_its_defaults(name: str) -> None:
     assert [a.lead_time.value for a in spec.arcs] == [3, 5, 10]
     assert [a.unfilled_cost for a in spec.arcs] == [0.075, 0.05, 0.025]
     assert spec.internal_shortage == spec.shortage == ("backlog" if name.endswith("v0") else "lost-sales")
+
+
+class OrGymRule:
+    """OR-Gym's echelon base-stock rule on echelon's state (as in ``bench/peers_orgym.py``)."""
+
+    name = "orgym-rule"
+
+    def __init__(self, z: np.ndarray, capped: bool) -> None:
+        self.z, self.capped = z, capped
+
+    def reset(self, network, n_paths: int) -> None:
+        self.cap = np.array([a.capacity for a in network.spec.arcs])
+
+    def act(self, state, t: int) -> np.ndarray:
+        stock = state.stock[..., 0]
+        owed_by = np.concatenate([state.backlog[:, :1], state.owed[:, :-1, 0]], axis=1)
+        position = np.cumsum(stock + state.in_transit[..., 0] - owed_by, axis=1)
+        order = np.maximum(self.z - position, 0.0)
+        if self.capped:
+            supplier = np.concatenate([stock[:, 1:], np.full((len(stock), 1), np.inf)], axis=1)
+            order = np.minimum(np.minimum(self.cap, order), supplier)
+        return order[..., None]
+
+
+def orgym_episode(demand: np.ndarray, z: np.ndarray, backlog: bool, capped: bool = True) -> float:
+    """OR-Gym 0.5.0's ``InvManagement`` period by period, in plain Python, with its base-stock rule.
+
+    Rewritten from ``or_gym/envs/supply_chain/inventory_management.py`` (``_STEP``) with the
+    environment's defaults, so the parity that ``bench/peers_orgym.py`` checks against OR-Gym
+    itself is also guarded where OR-Gym is not installed.
+    """
+    price, r = 2.0, np.array([1.5, 1.0, 0.75, 0.5])
+    k, h = np.array([0.10, 0.075, 0.05, 0.025]), np.array([0.15, 0.10, 0.05, 0.0])
+    cap, lead = np.array([100.0, 90.0, 80.0]), np.array([3, 5, 10])
+    T = len(demand)
+    on_hand = np.zeros((T + 1, 3))
+    pipe = np.zeros((T + 1, 3))
+    shipped = np.zeros((T, 3))
+    owed = np.zeros((T, 4))
+    on_hand[0] = [100.0, 100.0, 200.0]
+    total = 0.0
+    for n in range(T):
+        stock, pipeline = on_hand[n].copy(), pipe[n].copy()
+        before = owed[n - 1] if n >= 1 else np.zeros(4)
+        position = np.cumsum(stock + pipeline - before[:-1])
+        supplier = np.append(stock[1:], np.inf)
+        order = np.maximum(z - position, 0.0)
+        if capped:
+            order = np.minimum(np.minimum(cap, order), supplier)
+        request = np.floor(order) + before[1:]
+        R = np.minimum(np.minimum(request, cap), supplier)
+        shipped[n] = R
+        arrived = np.array([shipped[n - lead[i], i] if n >= lead[i] else 0.0 for i in range(3)])
+        stock = stock + arrived
+        wanted = demand[n] + before[0]
+        sold = min(stock[0], wanted)
+        S = np.append(sold, R)
+        stock = stock - S[:-1]
+        on_hand[n + 1], pipe[n + 1] = stock, pipeline - arrived + R
+        U = np.append(wanted, request) - S
+        owed[n] = U if backlog else 0.0
+        prices = np.append(price, r[:-1])
+        total += 0.97**n * np.sum(prices * S - (r * np.append(R, R[-1]) + k * U + h * np.append(stock, 0.0)))
+    return total
+
+
+@pytest.mark.parametrize("name", ["orgym-inv-v0", "orgym-inv-v1"])
+@pytest.mark.parametrize(("z", "capped"), [((100.0, 220.0, 420.0), True), ((50.0, 110.0, 230.0), True),
+                                           ((160.0, 330.0, 560.0), False)])
+def test_orgym_builtins_reproduce_orgym_step_by_step(name: str, z: tuple, capped: bool) -> None:
+    spec = builtin.get(name)
+    paths = SamplePaths.draw(spec, 6, seed=11)
+    r = simulate(spec, paths, OrGymRule(np.array(z), capped))
+    ours = -(r.total_cost * spec.discount ** np.arange(paths.n_periods)).sum(1)
+    theirs = [orgym_episode(paths.demand[i, :, 0], np.array(z), name.endswith("v0"), capped)
+              for i in range(6)]
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-9)
