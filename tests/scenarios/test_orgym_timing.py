@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from scenarios import builtin
+from scenarios.errors import SpecError
 from scenarios.paths import SamplePaths
 from scenarios.processes import DemandProcess, LeadTime
 from scenarios.simulator import simulate
@@ -82,6 +83,12 @@ def test_order_first_ships_after_arrivals_instead() -> None:
 def test_unfilled_cost_defaults_to_zero_and_stays_out_of_the_toml() -> None:
     assert Arc("a", "b").unfilled_cost == 0.0
     assert "unfilled_cost" not in Arc("a", "b").to_dict()
+
+
+def test_unfilled_cost_must_be_nonnegative() -> None:
+    with pytest.raises(SpecError, match=r"arcs\[0\]\.unfilled_cost"):
+        replace(small("backlog"), arcs=(replace(small("backlog").arcs[0], unfilled_cost=-1.0),
+                                        small("backlog").arcs[1]))
 
 
 @pytest.mark.parametrize("name", ["orgym-inv-v0", "orgym-inv-v1"])
