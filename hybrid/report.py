@@ -479,21 +479,26 @@ def _trajectory_plot(sc: _Scenario, store: Any) -> tuple[str, str]:
             for rank, (p, _) in enumerate(chosen):
                 values = series[p.name].get(node, {}).get(what, {})
                 ts = [t for t in sorted(values) if t < _MAX_TRAJECTORY_PERIODS]
-                draw = ax.step if what == "ordered" else ax.plot
-                extra = {"where": "mid"} if what == "ordered" else {}
                 # the cheapest policy is drawn on top: where lines coincide, it is the one seen
-                draw(ts, [values[t] for t in ts], color=sc.colour(p.name), linewidth=1.2,
-                     label=_label(p.name), zorder=len(chosen) - rank + 2, **extra)
+                style = {"color": sc.colour(p.name), "label": _label(p.name),
+                         "zorder": len(chosen) - rank + 2}
+                if what == "ordered":  # dots, one per order placed: a policy ordering in lots
+                    ts = [t for t in ts if values[t] > 1e-9]  # would hide the others as a comb
+                    ax.plot(ts, [values[t] for t in ts], linestyle="none", marker="os^D"[rank % 4],
+                            markersize=3.2, alpha=0.85, markeredgewidth=0, **style)
+                else:
+                    ax.plot(ts, [values[t] for t in ts], linewidth=1.2, **style)
             if warmup:
                 ax.axvspan(-0.5, warmup - 0.5, color="#f2f2f2", zorder=0)
             _style(ax)
             ax.set_ylabel(node, fontweight="bold" if j == 0 else "normal")
             if i == 0:
-                ax.set_title(stock_label if what == "stock" else "units ordered", loc="left")
+                ax.set_title(stock_label if what == "stock" else "units ordered (dots: orders placed)",
+                             loc="left")
             if i == len(shown_nodes) - 1:
                 ax.set_xlabel("period")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside upper center", ncols=len(labels))
+    fig.legend(handles, labels, loc="outside upper center", ncols=len(labels), markerscale=2)
     caption = (f"Sample path 0 of seed {seed}, units summed over SKUs"
                + ("; where lines coincide, the cheapest policy's is the one seen" if len(chosen) > 1
                   else "")
@@ -523,6 +528,8 @@ def _node_order(scenario: str, nodes: list[str]) -> list[str]:
 
 
 def _learning_plot(sc: _Scenario, store: Any) -> str:
+    from matplotlib.ticker import EngFormatter
+
     curves = []
     for p in sc.policies:
         for r in sorted(p.runs, key=lambda r: r["seed"]):
@@ -541,8 +548,10 @@ def _learning_plot(sc: _Scenario, store: Any) -> str:
                 linestyle=styles[i % len(styles)], label=f"{_label(p.name)} · seed {r['seed']}")
         anchors = [c.get("anchor_cost") for c in rows if _finite(c.get("anchor_cost"))]
         if anchors:
-            ax.axhline(anchors[-1], color=colour, linewidth=0.9, linestyle=(0, (2, 2)), alpha=0.6)
+            ax.axhline(anchors[-1], color=colour, linewidth=1.0, linestyle=(0, (2, 2)), alpha=0.7,
+                       label=f"its anchor · seed {r['seed']}")
     ax.set_xlabel("training timesteps")
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
     ax.set_ylabel("cost per period")
     _style(ax)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
@@ -578,11 +587,11 @@ a:hover { text-decoration: underline; }
 .caption { color: var(--muted); font-size: 13px; margin: 2px 0 10px; max-width: 90ch; }
 table { border-collapse: collapse; width: 100%; font-size: 14px; margin: 8px 0 4px;
         font-variant-numeric: tabular-nums; }
-th { text-align: right; font-weight: 600; color: var(--muted); font-size: 12.5px;
+th { text-align: right; font-weight: 600; color: var(--muted); font-size: 12.5px; white-space: nowrap;
      border-bottom: 2px solid var(--ink); padding: 6px 10px; vertical-align: bottom; }
 td { text-align: right; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: top;
      white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; white-space: normal; }
+th:first-child, td:first-child { text-align: left; white-space: normal; max-width: 330px; }
 tbody tr:hover { background: var(--soft); }
 tr.best td { background: #eef6ee; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 7px; }
@@ -607,22 +616,33 @@ def _e(text: Any) -> str:
 
 
 def _breakable(name: str) -> str:
-    """A policy name for HTML that may wrap after ``:``, ``=``, ``,`` or ``/`` (long model paths)."""
-    return "".join(_e(c) + ("<wbr>" if c in ":=,/" else "") for c in name)
+    """A policy name for HTML that may wrap after ``:``, ``,`` or ``/`` (long model paths)."""
+    return "".join(_e(c) + ("<wbr>" if c in ":,/" else "") for c in name)
 
 
-def _params_text(p: _Policy) -> str:
+def _value_text(value: Any) -> str:
+    """A parameter value: numbers to 4 significant digits, lists comma-separated."""
+    if isinstance(value, list | tuple):
+        return ", ".join(_value_text(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _params_text(p: _Policy, limit: int = 110) -> str:
+    """The parameters the policy ran with, on one short line (nested ones flattened: ``anchor.s``)."""
     if p.params_vary:
         return "parameters tuned per seed"
-    parts = []
-    for k, v in p.params.items():
-        if isinstance(v, list | tuple):
-            v = ", ".join(_num(x, 4) if isinstance(x, float) else str(x) for x in v)
-        elif isinstance(v, float):
-            v = _num(v)
-        parts.append(f"{k} = {v}")
-    text = "; ".join(parts)
-    return text if len(text) <= 160 else text[:157] + "…"
+
+    def flat(params: dict[str, Any], prefix: str = "") -> Iterable[str]:
+        for k, v in params.items():
+            if isinstance(v, dict):
+                yield from flat(v, f"{prefix}{k}.")
+            else:
+                yield f"{prefix}{k} = {_value_text(v)}"
+
+    text = "; ".join(flat(p.params))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _ci(est: _Est, fmt: Any = _num) -> str:
