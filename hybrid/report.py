@@ -245,7 +245,7 @@ def _paired(policy: _Policy, best: _Policy, references: dict[tuple[Any, ...], se
         return
     policy.diff = _t_interval([mine[c]["cost_mean"] - theirs[c]["cost_mean"] for c in shared])
     policy.diff_note = (f"paired over {len(shared)} seeds" if len(shared) > 1
-                        else "one seed in common: no interval")
+                        else "one seed: no interval")
 
 
 @dataclass
@@ -591,7 +591,7 @@ th { text-align: right; font-weight: 600; color: var(--muted); font-size: 12.5px
      border-bottom: 2px solid var(--ink); padding: 6px 10px; vertical-align: bottom; }
 td { text-align: right; padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: top;
      white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; white-space: normal; max-width: 330px; }
+th:first-child, td:first-child { text-align: left; white-space: normal; min-width: 210px; max-width: 330px; }
 tbody tr:hover { background: var(--soft); }
 tr.best td { background: #eef6ee; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 7px; }
@@ -604,6 +604,7 @@ tr.best td { background: #eef6ee; }
 .sig { color: var(--bad); }
 .ns { color: var(--muted); }
 figure { margin: 8px 0 4px; overflow-x: auto; }
+.scroll { overflow-x: auto; }
 figure img { max-width: 100%; height: auto; display: block; }
 .grid2 { display: grid; grid-template-columns: minmax(0, 1fr); gap: 8px; }
 footer { margin-top: 48px; border-top: 1px solid var(--line); padding-top: 10px; color: var(--muted);
@@ -685,8 +686,8 @@ def _table(sc: _Scenario) -> str:
         cells.append(f"{p.seconds:,.1f} s" if _finite(p.seconds) else "–")
         cls = ' class="best"' if p is sc.best else ""
         rows.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    return ("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    return ('<div class="scroll"><table><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
+            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
 
 
 def _diff_note(sc: _Scenario) -> str:
@@ -697,7 +698,7 @@ def _diff_note(sc: _Scenario) -> str:
     seeds = sorted(int(n.split()[2]) for n in notes if n.startswith("paired over") and "seeds" in n)
     if seeds:
         how.append(f"seed by seed, with an interval over {_ranges(sorted(set(seeds)))} seeds")
-    if "one seed in common: no interval" in notes:
+    if "one seed: no interval" in notes:
         how.append("from one seed's means, so without an interval")
     if not how:
         return ""
@@ -757,8 +758,11 @@ def _section(sc: _Scenario, store: Any, anchor: str) -> str:
         out.append("<h3>Gap to the hindsight bound</h3>")
         if sc.bounded:
             out.append(f"<figure>{_gap_plot(sc)}</figure>")
+            missing = [p.name for p in sc.policies if not _finite(p.gap.mean)]
             out.append('<p class="caption">Cost per period over all periods (warm-up included) '
-                       "above the perfect-information bound on the same paths.</p>")
+                       "above the perfect-information bound on the same paths."
+                       + (f" Run without the bound, so not shown: {_e(', '.join(missing))}." if missing
+                          else "") + "</p>")
         else:
             out.append('<p class="note">No hindsight bound was computed for these runs, so there is '
                        "no gap to show (ask the batch for the bound to see one).</p>")

@@ -105,7 +105,7 @@ def test_report_has_the_tables_with_every_policy(page: str) -> None:
     # alpha: the cheapest was the reference, its per-path differences are stored; beta: it was not
     assert tables[0].index("rolling-horizon:horizon=8") < tables[0].index("rl:path=runs/x")
     assert tables[0].count('title="paired over paths"') == 2
-    assert 'title="one seed in common: no interval"' in tables[1]
+    assert 'title="one seed: no interval"' in tables[1]
     assert "gap to<br>hindsight bound" in tables[0] and "hindsight bound" not in tables[1]
 
 
