@@ -243,7 +243,8 @@ def _paired(policy: _Policy, best: _Policy, references: dict[tuple[Any, ...], se
                             for d, c in zip(stored, shared, strict=True))
         policy.diff_note = "paired over paths"
         return
-    policy.diff = _t_interval([mine[c]["cost_mean"] - theirs[c]["cost_mean"] for c in shared])
+    policy.diff = _t_interval([mine[c]["cost_mean"] - theirs[c]["cost_mean"] for c in shared
+                               if _finite(mine[c]["cost_mean"]) and _finite(theirs[c]["cost_mean"])])
     policy.diff_note = (f"paired over {len(shared)} seeds" if len(shared) > 1
                         else "one seed: no interval")
 

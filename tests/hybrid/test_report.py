@@ -173,3 +173,14 @@ def test_cli_database_being_written_is_one_line_and_exit_2(tmp_path: Path) -> No
         writer.communicate("")
     assert result.exit_code == 2
     assert "open for writing in another process" in result.output
+
+
+def test_runs_with_only_the_required_columns(tmp_path: Path) -> None:
+    db = tmp_path / "bare.duckdb"
+    with Store(db) as store:
+        base = {"scenario": "x", "scenario_hash": "h", "seed": 0, "paths": 1, "periods": 5}
+        store.add({**base, "key": "a", "policy": "p1", "cost_mean": 3.0})
+        store.add({**base, "key": "b", "policy": "p2"})  # no KPI at all
+    page = write_report(db, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "No cost parts stored." in page and "No fill rate stored." in page
+    assert "No hindsight bound was computed" in page
