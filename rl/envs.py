@@ -120,6 +120,8 @@ class TuneEnv(_TaskEnv):
     :param anchor_seed: seed of those paths.
     :param time_feature: observe ``t / T`` (leave it out for an agent meant to
         run on horizons longer than its episodes).
+    :param relative_reward: reward minus the anchor's cost on the same path and
+        periods (a control variate; see :class:`~rl.tasks.Task`).
     :param episodes_per_draw: paths drawn at once per environment (default:
         what fits in about 1 MiB, at most 8).
     """
@@ -130,12 +132,13 @@ class TuneEnv(_TaskEnv):
                  periods: int | None = None, warmup: int | None = None, residual_scale: float = 0.5,
                  window: int | None = None, fill_target: float | None = None, fill_weight: float = 1.0,
                  anchor_paths: int = 64, anchor_seed: int = 0, time_feature: bool = True,
-                 episodes_per_draw: int | None = None) -> None:
+                 episodes_per_draw: int | None = None, relative_reward: bool = False) -> None:
         task = TuneTask(load(spec) if isinstance(spec, str) else spec, epoch=epoch,
                         parametrisation=parametrisation, anchor=anchor, distribution=distribution,
                         periods=periods, warmup=warmup, residual_scale=residual_scale, window=window,
                         fill_target=fill_target, fill_weight=fill_weight, anchor_paths=anchor_paths,
-                        anchor_seed=anchor_seed, time_feature=time_feature)
+                        anchor_seed=anchor_seed, time_feature=time_feature,
+                        relative_reward=relative_reward)
         super().__init__(task, episodes_per_draw)
 
 
@@ -163,10 +166,11 @@ class DirectOrderEnv(_TaskEnv):
                  distribution: ScenarioDistribution | None = None, periods: int | None = None,
                  warmup: int | None = None, window: int = 4, fill_target: float | None = None,
                  fill_weight: float = 1.0, anchor_paths: int = 64, anchor_seed: int = 0,
-                 time_feature: bool = True, episodes_per_draw: int | None = None) -> None:
+                 time_feature: bool = True, episodes_per_draw: int | None = None,
+                 relative_reward: bool = False) -> None:
         task = DirectOrderTask(load(spec) if isinstance(spec, str) else spec, max_order=max_order,
                                max_order_factor=max_order_factor, anchor=anchor, distribution=distribution,
                                periods=periods, warmup=warmup, window=window, fill_target=fill_target,
                                fill_weight=fill_weight, anchor_paths=anchor_paths, anchor_seed=anchor_seed,
-                               time_feature=time_feature)
+                               time_feature=time_feature, relative_reward=relative_reward)
         super().__init__(task, episodes_per_draw)

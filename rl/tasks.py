@@ -64,6 +64,11 @@ class Task(ABC):
     :param param_names: policy parameters shown in the observation.
     :param pipeline: show the pipeline per arc in the observation.
     :param time_feature: show ``t / T`` in the observation.
+    :param relative_reward: subtract from each step's cost what the anchor
+        costs over the same periods of the same path (run alongside on common
+        random numbers). The anchor's cost does not depend on the agent's
+        actions, so the best policy is unchanged, but most of the demand noise
+        cancels out of the reward: a control variate for the policy gradient.
     """
 
     def __init__(self, spec: Spec, *, anchor: Anchor | ParametricPolicy | TuneResult | None,
@@ -71,8 +76,9 @@ class Task(ABC):
                  warmup: int | None, periods_per_step: int, window: int, fill_target: float | None,
                  fill_weight: float, anchor_paths: int, anchor_seed: int,
                  param_names: tuple[str, ...] = (), pipeline: bool = False,
-                 time_feature: bool = True) -> None:
+                 time_feature: bool = True, relative_reward: bool = False) -> None:
         self.base_spec = spec
+        self.relative_reward = bool(relative_reward)
         self.spec = spec if distribution is None else replace(spec, randomisation=distribution)
         self.periods = spec.horizon if periods is None else _positive_int("periods", periods)
         self.warmup = spec.warmup if warmup is None else warmup
@@ -104,6 +110,8 @@ class Task(ABC):
         self.observation_space = spaces.Box(-self.observer.clip, self.observer.clip,
                                             (self.observer.size,), np.float32)
         self._sim: Simulator | None = None
+        self._shadow: Simulator | None = None  # the anchor on the same paths (relative reward)
+        self._shadow_policy: ParametricPolicy | None = None
 
     # --------------------------------------------------------------- subclass
     @property
@@ -153,8 +161,12 @@ class Task(ABC):
         if paths.n_periods != self.n_periods:
             raise SpecError("paths", f"episodes have {self.n_periods} periods "
                             f"(warm-up {self.warmup} + {self.periods}), the paths {paths.n_periods}")
-        self._sim = Simulator(self.spec_for(paths), paths, self.network,
-                              kpi_flows=self.fill_target is not None)
+        spec = self.spec_for(paths)
+        self._sim = Simulator(spec, paths, self.network, kpi_flows=self.fill_target is not None)
+        if self.relative_reward:
+            self._shadow = Simulator(spec, paths, self.network, kpi_flows=False)
+            self._shadow_policy = self.anchor.policy()
+            self._shadow_policy.reset(self.network, paths.n_paths)
         self.observer.reset(paths.n_paths)
         self._begin(paths.n_paths)
         state = self._sim.begin_period()
@@ -168,8 +180,10 @@ class Task(ABC):
         :return: ``(obs, reward, truncated, info)``: observations ``(paths,
             obs_size)`` float32, rewards ``(paths,)`` float64, whether the
             episodes ended (all together), and info arrays ``(paths,)``:
-            ``cost`` (this step's cost) and, with a fill target, ``fill_rate``
-            and ``fill_penalty`` (already subtracted from the reward).
+            ``cost`` (this step's cost), with ``relative_reward`` ``anchor_cost``
+            (the anchor's cost over the same periods and path) and, with a fill
+            target, ``fill_rate`` and ``fill_penalty`` (already subtracted from
+            the reward).
         """
         sim = self._sim
         if sim is None or sim.done:
@@ -188,8 +202,14 @@ class Task(ABC):
                 state = sim.begin_period()
                 self.observer.record(state)
         cost = sim.total_cost(start, stop).sum(axis=1)
-        reward = -cost / (self.cost_scale * (stop - start))
         info = {"cost": cost}
+        if self._shadow is not None:
+            for _ in range(start, stop):
+                self._shadow.step(self._shadow_policy)
+            info["anchor_cost"] = self._shadow.total_cost(start, stop).sum(axis=1)
+            reward = -(cost - info["anchor_cost"]) / (self.cost_scale * (stop - start))
+        else:
+            reward = -cost / (self.cost_scale * (stop - start))
         if self.fill_target is not None:
             demand = sim.flows["demand"][:, start:stop].sum(axis=1)
             filled = sim.flows["filled"][:, start:stop].sum(axis=1)
@@ -212,14 +232,14 @@ class TuneTask(Task):
                  distribution: ScenarioDistribution | None = None, periods: int | None = None,
                  warmup: int | None = None, residual_scale: float = 0.5, window: int | None = None,
                  fill_target: float | None = None, fill_weight: float = 1.0, anchor_paths: int = 64,
-                 anchor_seed: int = 0, time_feature: bool = True) -> None:
+                 anchor_seed: int = 0, time_feature: bool = True, relative_reward: bool = False) -> None:
         family = "sS" if parametrisation == "sS" else "base-stock"
         names = ("s", "S") if parametrisation == "sS" else ("S",)
         super().__init__(spec, anchor=anchor, anchor_family=family, distribution=distribution,
                          periods=periods, warmup=warmup, periods_per_step=epoch,
                          window=epoch if window is None else window, fill_target=fill_target,
                          fill_weight=fill_weight, anchor_paths=anchor_paths, anchor_seed=anchor_seed,
-                         param_names=names, time_feature=time_feature)
+                         param_names=names, time_feature=time_feature, relative_reward=relative_reward)
         self.epoch = self.periods_per_step
         self.residuals = ResidualMap(self.anchor, self.network, parametrisation, residual_scale)
         self.policy = self.residuals.policy()
@@ -256,11 +276,12 @@ class DirectOrderTask(Task):
                  distribution: ScenarioDistribution | None = None, periods: int | None = None,
                  warmup: int | None = None, window: int = 4, fill_target: float | None = None,
                  fill_weight: float = 1.0, anchor_paths: int = 64, anchor_seed: int = 0,
-                 time_feature: bool = True) -> None:
+                 time_feature: bool = True, relative_reward: bool = False) -> None:
         super().__init__(spec, anchor=anchor, anchor_family="base-stock", distribution=distribution,
                          periods=periods, warmup=warmup, periods_per_step=1, window=window,
                          fill_target=fill_target, fill_weight=fill_weight, anchor_paths=anchor_paths,
-                         anchor_seed=anchor_seed, pipeline=True, time_feature=time_feature)
+                         anchor_seed=anchor_seed, pipeline=True, time_feature=time_feature,
+                         relative_reward=relative_reward)
         self.orders = OrderMap(self.network, max_order, max_order_factor)
         self._placed: np.ndarray | None = None
 

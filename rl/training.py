@@ -87,6 +87,9 @@ class TrainConfig:
     """Shape the reward toward this fill rate (e.g. 0.95); ``None``: no shaping."""
     fill_weight: float = 1.0
     """Penalty per unit of fill rate below the target."""
+    relative_reward: bool = False
+    """Reward the cost saved against the anchor run on the same path (a control variate that
+    cancels most demand noise; the best policy is unchanged)."""
     randomise: bool | None = None
     """Domain randomisation: ``None`` as the scenario says; ``False`` none; ``True`` the scenario's
     ranges, or :data:`DEFAULT_RANGES` if it has none (``distribution`` overrides both)."""
@@ -201,7 +204,8 @@ def _target_spec(spec: Spec, config: TrainConfig) -> Spec:
 def _env_options(config: TrainConfig) -> dict[str, Any]:
     """Keyword options of the task (as saved in the metadata)."""
     common = {"periods": config.periods, "warmup": config.warmup, "fill_target": config.fill_target,
-              "fill_weight": config.fill_weight, "time_feature": config.time_feature}
+              "fill_weight": config.fill_weight, "time_feature": config.time_feature,
+              "relative_reward": config.relative_reward}
     if config.env == "tune":
         return {**common, "epoch": config.epoch, "parametrisation": config.parametrisation,
                 "residual_scale": config.residual_scale}

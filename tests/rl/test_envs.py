@@ -178,3 +178,28 @@ def test_anchor_is_tuned_when_not_given() -> None:
     again = make_anchor(spec, "sS", paths=8, periods=20)
     assert env.anchor is again  # cached: every env of a DummyVecEnv shares one tuning run
     assert env.anchor.params["S"][0] >= env.anchor.params["s"][0]
+
+
+@pytest.mark.parametrize("kind", ["tune", "direct"])
+def test_relative_reward_subtracts_the_anchor_on_the_same_path(kind: str) -> None:
+    env = make(kind, "perishable-pharma", relative_reward=True)
+    plain = make(kind, "perishable-pharma")
+    env.reset(seed=4)
+    plain.reset(seed=4)
+    rng = np.random.default_rng(0)
+    anchor = simulate(builtin.get("perishable-pharma"), env.task._sim.paths, env.anchor.policy(),
+                      kpi_flows=False).total_cost[0]
+    t, scale = 0, env.anchor.cost_per_period
+    for _ in range(5):
+        action = rng.uniform(-1, 1, env.action_space.shape).astype(np.float32)
+        _, reward, _, _, info = env.step(action)
+        _, plain_reward, _, _, plain_info = plain.step(action)
+        n = env.task.periods_per_step
+        assert info["cost"] == plain_info["cost"]  # the agent's own costs do not change
+        assert info["anchor_cost"] == pytest.approx(anchor[t:t + n].sum(), rel=1e-12)
+        assert reward == pytest.approx(plain_reward + info["anchor_cost"] / (scale * n), rel=1e-9)
+        t += n
+    if kind == "tune":  # a zero action is the anchor: nothing gained, nothing lost
+        env.reset(seed=4)
+        _, reward, _, _, info = env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+        assert reward == 0.0 and info["cost"] == info["anchor_cost"]
