@@ -128,6 +128,26 @@ class RollingHorizonPolicy:
             orders[p] = np.where(net_of_owed > 1e-6, net_of_owed, 0.0)
         return orders
 
+    def set_safety(self, safety: float | np.ndarray) -> None:
+        """Change the safety-stock targets from the next solve on (the hybrid's agent does, per epoch).
+
+        :param safety: as in the constructor (a scalar, ``(N,)`` or ``(N, K)``) for every path,
+            or ``(paths, N, K)``: one target per path, node and SKU.
+        :raises SpecError: a negative or non-finite target, or a wrong shape.
+        """
+        safety = np.asarray(safety, dtype=float)
+        if not np.all(np.isfinite(safety)) or np.any(safety < 0):
+            raise SpecError("safety", f"must be finite numbers >= 0, got {safety.tolist()}")
+        net = self.network
+        if safety.ndim == 3:
+            if safety.shape != (self.n_paths, net.n_nodes, net.n_skus):
+                raise SpecError("safety", f"per path needs shape {(self.n_paths, net.n_nodes, net.n_skus)}, "
+                                f"got {safety.shape}")
+            self._safety = safety.copy()
+        else:
+            self.safety = safety
+            self._safety = self._expand_safety(net)
+
     def describe(self) -> dict[str, Any]:
         """The planner's settings (for JSON)."""
         return {"horizon": self.horizon, "safety": np.round(self.safety, 6).tolist(),
@@ -219,7 +239,8 @@ class RollingHorizonPolicy:
         ages = alive.shape[-1]
         alive = alive[..., np.minimum(np.arange(H), ages - 1)] * (np.arange(H) < ages - 1)
         return {"on_hand": state.stock[p], "demand": demand, "arriving": arriving, "arriving_later": later,
-                "owed": state.owed[p], "backlog": state.backlog[p], "safety": self._safety,
+                "owed": state.owed[p], "backlog": state.backlog[p],
+                "safety": self._safety[p] if self._safety.ndim == 3 else self._safety,
                 "alive": alive, "hold_scale": float(state.paths.holding_scale[p]),
                 "shortage_scale": float(state.paths.shortage_scale[p])}
 

@@ -39,7 +39,9 @@ class PolicyResult:
     :param kpis: KPI name -> :class:`~scenarios.kpis.Estimate` (cost parts as ``cost.<part>``).
     :param run: the full simulation output.
     :param tuning: how the parameters were found, for tuned policies.
-    :param difference: paired cost difference against the first policy.
+    :param difference: paired cost difference against the first policy (the reference).
+    :param win_rate: share of paths on which this policy costs less than the first
+        (ties count half).
     :param bound_gap: per-path cost per period over all periods (warm-up
         included) minus the hindsight bound on that path, when asked for.
     :param bound_mean: the mean hindsight bound per period.
@@ -52,6 +54,7 @@ class PolicyResult:
     run: Run
     tuning: TuneResult | None = None
     difference: Estimate | None = field(default=None)
+    win_rate: float | None = field(default=None)
     bound_gap: Estimate | None = field(default=None)
     bound_mean: float | None = field(default=None)
 
@@ -69,6 +72,8 @@ class PolicyResult:
         out["cost_parts"] = {k[5:]: v.to_dict() for k, v in self.kpis.items() if k.startswith("cost.")}
         if self.difference is not None:
             out["difference_vs_first"] = self.difference.to_dict()
+        if self.win_rate is not None:
+            out["win_rate_vs_first"] = self.win_rate
         if known_optimum:
             out["gap_to_optimum"] = self.kpis["cost_per_period"].mean / known_optimum - 1
         if self.bound_gap is not None and self.bound_mean:
@@ -141,8 +146,11 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
         shown = policy.describe() if hasattr(policy, "describe") else {}
         results.append(PolicyResult(str(label), policy.name, shown, kpis(run), run,
                                     getattr(policy, "tuning", None)))
+    first = results[0].run.total_cost[:, results[0].run.warmup:].mean(axis=1)
     for r in results[1:]:
         r.difference = paired_difference(r.run, results[0].run)
+        mine = r.run.total_cost[:, r.run.warmup:].mean(axis=1)
+        r.win_rate = float(np.mean((mine < first) + 0.5 * (mine == first)))
     if bound is not None:
         if progress:
             progress(f"hindsight bound on {paths} paths")

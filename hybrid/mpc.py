@@ -1,0 +1,212 @@
+"""hybrid-mpc: the rolling-horizon MILP planner, its safety stock set by an RL agent each epoch.
+
+The agent does not order. Every ``epoch`` periods it reads the same
+observation as the tuning agent (:class:`~rl.observation.Observer`: inventory
+position, backlog, demand history and forecast, time and season, and the
+current safety stock) and sets the planner's safety-stock target per node and
+SKU; the planner (:class:`~milp.rolling.RollingHorizonPolicy`, one persistent
+HiGHS model per run) plans ``H`` periods ahead every period and orders the
+first. The action is a bounded residual around a fixed safety stock ``base``::
+
+    safety[p, n, k] = max(base[n, k] + residual_scale * rate[n, k] * action[p, n, k], 0)
+
+with ``rate`` the mean demand per period through the node
+(:attr:`~scenarios.network.Network.demand_rate`), so a zero action is the
+rolling-horizon planner with the fixed safety stock ``base`` exactly, and
+``residual_scale = 2`` lets the agent move each target by up to two periods
+of demand.
+
+Training with a MILP inside the environment costs one solve per path and
+period. :class:`MPCSafetyTask` keeps one persistent model per batch of
+environments (the planner is reset, not rebuilt, for new episodes) and lets
+training use a shorter horizon and a looser MIP gap than deployment
+(``train_horizon``, ``train_gap`` in :func:`hybrid.training.train_hybrid`);
+the deployed policy (:class:`HybridMPCPolicy`) always runs the true planner,
+and the arena measures that.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rl.anchor import Anchor
+from rl.artifacts import read_metadata
+from rl.policy import algorithm
+from rl.tasks import Task
+from scenarios.distribution import ScenarioDistribution
+from scenarios.errors import SpecError
+from scenarios.network import Network
+from scenarios.simulator import State
+from scenarios.spec import Spec
+
+__all__ = ["HybridMPCPolicy", "MPCSafetyTask", "load_mpc"]
+
+
+class MPCSafetyTask(Task):
+    """One step is a review epoch: set the planner's safety stock, then plan and order ``epoch`` periods.
+
+    :param spec: the scenario.
+    :param anchor: the tuned static policy whose expected cost scales the reward
+        (``None``: tune an (s, S) one); the planner does the ordering.
+    :param base: the fixed safety stock the residuals move around: a scalar, ``(N,)``
+        (split over SKUs by demand share) or ``(N, K)``, in units.
+    :param residual_scale: largest move, in periods of mean demand through the node.
+    :param epoch: periods per step.
+    :param horizon: the planner's window ``H``.
+    :param mip_gap: the planner's relative MIP gap.
+    :param time_limit: seconds per solve.
+    :param distribution: domain randomisation per episode.
+    :param periods: measured periods per episode (default: the spec's horizon).
+    :param warmup: warm-up periods (default: the spec's).
+    :param window: periods of demand history and forecast observed (default ``epoch``).
+    :param anchor_paths: training paths for tuning the anchor.
+    :param anchor_seed: their seed.
+    :param time_feature: observe ``t / T``.
+    """
+
+    def __init__(self, spec: Spec, *, anchor: Anchor | None = None, base: float | np.ndarray = 0.0,
+                 residual_scale: float = 2.0, epoch: int = 13, horizon: int = 13, mip_gap: float = 0.01,
+                 time_limit: float = 10.0, distribution: ScenarioDistribution | None = None,
+                 periods: int | None = None, warmup: int | None = None, window: int | None = None,
+                 anchor_paths: int = 64, anchor_seed: int = 0, time_feature: bool = True) -> None:
+        from milp import RollingHorizonPolicy
+
+        if not (np.isfinite(residual_scale) and residual_scale > 0):
+            raise SpecError("residual_scale", f"must be a number > 0, got {residual_scale}")
+        super().__init__(spec, anchor=anchor, anchor_family="sS", distribution=distribution,
+                         periods=periods, warmup=warmup, periods_per_step=epoch,
+                         window=epoch if window is None else window, fill_target=None, fill_weight=0.0,
+                         anchor_paths=anchor_paths, anchor_seed=anchor_seed, param_names=("safety",),
+                         time_feature=time_feature)
+        self.epoch, self.residual_scale = self.periods_per_step, float(residual_scale)
+        self.planner = RollingHorizonPolicy(self.spec, horizon=horizon, safety=base, mip_gap=mip_gap,
+                                            time_limit=time_limit)
+        self.base = self.planner._expand_safety(self.network)  # (N, K); checks the shape
+        self._step = self.residual_scale * self.network.demand_rate  # units per unit of action
+        self._levels = np.zeros((0, *self.base.shape))
+        self._built_for: int | None = None
+
+    @property
+    def action_size(self) -> int:
+        """One residual per node and SKU."""
+        return self.base.size
+
+    def safety(self, action: np.ndarray) -> np.ndarray:
+        """Safety targets ``(paths, N, K)`` for actions ``(paths, N * K)`` in ``[-1, 1]`` (clipped)."""
+        action = np.clip(np.asarray(action, dtype=float), -1.0, 1.0).reshape(-1, *self.base.shape)
+        return np.maximum(self.base + self._step * action, 0.0)
+
+    def _begin(self, n_paths: int) -> None:  # noqa: B027 - optional hook
+        if self._built_for != n_paths:  # one persistent model for every episode of the batch
+            self.planner.reset(self.network, n_paths)
+            self._built_for = n_paths
+        else:
+            self.planner.stats = []
+            self.planner._plans = [None] * n_paths
+            self.planner._seen = np.zeros((n_paths, 0, self.network.n_demands))
+        self._levels = np.broadcast_to(self.base, (n_paths, *self.base.shape)).copy()
+        self.planner.set_safety(self._levels)
+
+    def _apply(self, action: np.ndarray) -> None:  # noqa: B027 - optional hook
+        self._levels = self.safety(action)
+        self.planner.set_safety(self._levels)
+
+    def _orders(self, state: State, t: int) -> np.ndarray:
+        return self.planner.act(state, t)
+
+    def _params(self) -> dict[str, np.ndarray]:
+        return {"safety": self._levels}
+
+    def options(self) -> dict[str, Any]:
+        """The keyword options that rebuild this task (saved in the metadata)."""
+        return {"base": self.base.tolist(), "residual_scale": self.residual_scale, "epoch": self.epoch,
+                "horizon": self.planner.horizon, "mip_gap": self.planner.mip_gap,
+                "time_limit": self.planner.time_limit, "periods": self.periods, "warmup": self.warmup,
+                "window": self.observer.window}
+
+
+class HybridMPCPolicy:
+    """A trained hybrid-mpc agent with the true planner, as a :class:`~scenarios.policy.Policy`.
+
+    :param model: the SB3 model.
+    :param metadata: what :func:`hybrid.training.train_hybrid` saved.
+    :param horizon: the planner's window when deployed (default: the one saved for deployment).
+    :param mip_gap: its MIP gap (default: the saved one).
+    :param label: shown by :meth:`describe`.
+    """
+
+    name = "hybrid-mpc"
+
+    def __init__(self, model: Any, metadata: dict[str, Any], *, horizon: int | None = None,
+                 mip_gap: float | None = None, label: str = "") -> None:
+        self.model, self.metadata, self.label = model, metadata, label
+        options = dict(metadata["env_options"])
+        options["horizon"] = int(horizon or metadata["deploy"]["horizon"])
+        options["mip_gap"] = float(mip_gap or metadata["deploy"]["mip_gap"])
+        self.options = options
+        self.spec = Spec.from_dict(metadata["scenario"]["spec"])
+        self.anchor = Anchor.from_dict(metadata["anchor"])
+        norm = metadata["observation"]["normalisation"]
+        self._norm = None if norm is None else (np.asarray(norm["mean"]), np.asarray(norm["var"]),
+                                                float(norm["epsilon"]), float(norm["clip_obs"]))
+        self.task: MPCSafetyTask | None = None
+
+    @property
+    def stats(self) -> list:
+        """The planner's solve statistics of the current run."""
+        return [] if self.task is None else self.task.planner.stats
+
+    def describe(self) -> dict[str, Any]:
+        """What the policy is, for result tables."""
+        return {"model": self.label, "horizon": self.options["horizon"], "epoch": self.options["epoch"],
+                "base_safety": np.round(np.asarray(self.options["base"]), 4).tolist()}
+
+    def reset(self, network: Network, n_paths: int) -> None:
+        """Build the task (observation, safety map and planner) for the evaluated scenario.
+
+        :raises SpecError: the scenario's nodes or SKUs differ from the training scenario's.
+        """
+        spec = network.spec
+        for what, trained, given in (("nodes", self.spec.node_ids, spec.node_ids),
+                                     ("skus", self.spec.sku_ids, spec.sku_ids)):
+            if trained != given:
+                raise SpecError("policy.path", f"the agent was trained on {self.spec.name!r} whose {what} "
+                                f"are {trained}; {spec.name!r} has {given}")
+        self.task = MPCSafetyTask(spec, anchor=self.anchor, **self.options)
+        if self.task.observer.size != self.model.observation_space.shape[0]:
+            raise SpecError("policy.path", f"the model observes {self.model.observation_space.shape[0]} "
+                            f"features; {spec.name!r} gives {self.task.observer.size}")
+        self.task.observer.reset(n_paths)
+        self.task._begin(n_paths)
+
+    def _decide(self, obs: np.ndarray) -> np.ndarray:
+        if self._norm is not None:
+            mean, var, eps, clip = self._norm
+            obs = np.clip((obs - mean) / np.sqrt(var + eps), -clip, clip).astype(np.float32)
+        action, _ = self.model.predict(obs, deterministic=True)
+        return np.asarray(action, dtype=float)
+
+    def act(self, state: State, t: int) -> np.ndarray:
+        """Orders ``(paths, arcs, skus)``: new safety targets every ``epoch`` periods, then the plan."""
+        task = self.task
+        task.observer.record(state)
+        if t % task.epoch == 0:
+            task._apply(self._decide(task.observer.observe(state, t, task._params())))
+        return task._orders(state, t)
+
+
+def load_mpc(path: str | Path, **options: Any) -> HybridMPCPolicy:
+    """Load a saved hybrid-mpc agent (a directory written by :func:`hybrid.training.train_hybrid`).
+
+    :param path: the directory or its ``model.zip``.
+    :param options: ``horizon`` / ``mip_gap`` for the deployed planner.
+    :raises SpecError: not a saved hybrid-mpc agent.
+    """
+    metadata, model_path = read_metadata(path)
+    if metadata.get("env") != "mpc":
+        raise SpecError("policy.path", f"{str(path)!r} holds a {metadata.get('env')!r} agent, not hybrid-mpc")
+    model = algorithm(metadata["algo"]).load(str(model_path), device="cpu")
+    return HybridMPCPolicy(model, metadata, label=str(path), **options)
