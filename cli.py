@@ -219,7 +219,7 @@ def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
     optimum = spec.known_optimum
     bounded = results[0].bound_gap is not None
     table = Table(title=f"{spec.name}: {paths} paths, mean ± 95% CI half-width, per period")
-    for col in ("policy", "cost/period", "vs first", "fill rate", "CSL", "avg inventory", "waste",
+    for col in ("policy", "cost/period", "vs reference", "wins", "fill rate", "CSL", "avg inventory", "waste",
                 "bullwhip", *(("gap to optimum",) if optimum else ()),
                 *(("gap to hindsight bound",) if bounded else ())):
         table.add_column(col, justify="left" if col == "policy" else "right")
@@ -229,7 +229,8 @@ def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
         params = "; ".join(f"{n}={_short(v)}" for n, v in r.params.items())
         table.add_row(
             f"{label}\n[dim]{params}[/]", str(k["cost_per_period"]),
-            "" if r.difference is None else str(r.difference),
+            "reference" if r.difference is None else str(r.difference),
+            "" if r.win_rate is None else f"{r.win_rate:.0%}",
             f"{k['fill_rate'].mean:.2%}", f"{k['cycle_service_level'].mean:.2%}",
             f"{k['average_inventory'].mean:.4g}", f"{k['waste'].mean:.3g}",
             f"{k['bullwhip'].mean:.3g}",
@@ -258,26 +259,25 @@ def evaluate(
     train_paths: Annotated[int, typer.Option(help="Training paths for tuned policies.")] = 200,
     bound: Annotated[bool, typer.Option("--bound", help="Also solve the hindsight bound per path "
                                         "(MILP) and report every policy's gap to it.")] = False,
+    reference: Annotated[str | None, typer.Option(help="The policy (as given to --policy) the others "
+                                                  "are compared with [default: the first].")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Compare policies on the same sample paths: KPIs with 95% CIs and paired differences."""
+    """Compare policies on the same sample paths: KPIs with 95% CIs, paired differences and win rates."""
     with _user_errors(), _stdout_to_stderr(as_json):
-        import milp  # registers rolling-horizon; hindsight_bound for --bound
-        import rl  # noqa: F401 - registers rl:path=...
-        from scenarios.evaluate import evaluate as run_eval
+        from hybrid.arena import evaluate as run_arena
         from scenarios.spec import load
 
         _check_positive("paths", paths)
         _check_positive("periods", periods)
         _check_positive("train-paths", train_paths)
         spec = load(scenario)
-        results = run_eval(spec, policy, paths=paths, periods=periods, seed=seed,
-                           train_paths=train_paths, progress=_progress(as_json),
-                           bound=milp.hindsight_bound if bound else None)
+        results = run_arena(spec, policy, paths=paths, periods=periods, seed=seed, train_paths=train_paths,
+                            reference=reference, bound=bound, progress=_progress(as_json))
     measured = results[0].run.total_cost.shape[1] - results[0].run.warmup
     if as_json:
         _print_json({"scenario": spec.name, "paths": paths, "periods": measured,
-                     "warmup": results[0].run.warmup, "seed": seed,
+                     "reference": results[0].label, "warmup": results[0].run.warmup, "seed": seed,
                      "known_optimum": spec.known_optimum,
                      "results": [r.to_dict(spec.known_optimum) for r in results]})
         return
@@ -307,15 +307,14 @@ def batch(
         import duckdb
         from rich import progress as rp
 
-        import hybrid  # noqa: F401 - registers the hybrid policy names, if any
-        import milp  # noqa: F401 - registers rolling-horizon, milp-static
-        import rl  # noqa: F401 - registers rl:path=...
+        from hybrid.arena import register_all
         from hybrid.batch import check_options, run_batch
         from hybrid.batchfile import load_batch
         from hybrid.store import Store
         from scenarios.errors import SpecError
 
         check_options(backend, workers, address)
+        register_all()
         plan = load_batch(file)  # the whole file is checked before anything runs
         try:
             store = Store(db)

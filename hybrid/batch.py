@@ -119,11 +119,11 @@ def _trajectory(spec: Any, test: Any, policy: Any) -> dict[str, list[Any]]:
 
 
 def _curve(policy_text: str) -> list[dict[str, Any]]:
-    """The evaluation history of a trained agent (``rl:path=DIR``), else nothing."""
+    """The learning curve of a trained agent (``rl``, ``hybrid-mpc``, ``hybrid-anchor``), else nothing."""
     from scenarios.policies import parse_policy
 
     name, params = parse_policy(policy_text)
-    if name != "rl" or not params:
+    if name not in ("rl", "hybrid-mpc", "hybrid-anchor") or not params:
         return []
     from rl.artifacts import read_metadata
 
@@ -136,18 +136,19 @@ def _curve(policy_text: str) -> list[dict[str, Any]]:
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job in this process: evaluate, replay path 0, read any learning curve.
 
-    Imports ``milp`` and ``rl`` here so their policy names are registered in a
-    fresh worker.
+    Registers every layer's policy names here (:func:`hybrid.arena.register_all`),
+    as a fresh worker has none.
 
     :return: ``{"run": row, "trajectories": columns, "curves": rows}`` for
         :meth:`hybrid.store.Store.add` (plain Python values: cheap to pickle).
     """
     import milp
-    import rl  # noqa: F401 - registers rl:path=...
+    from hybrid.arena import register_all
     from scenarios.evaluate import evaluate, train_seed
     from scenarios.paths import SamplePaths
     from scenarios.policies import build_policy
 
+    register_all()
     started = time.perf_counter()
     spec = job.spec
     train: list[SamplePaths] = []

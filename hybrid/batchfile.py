@@ -260,7 +260,7 @@ def _policies(lines: _Lines, value: Any, scenarios: list[ScenarioEntry]) -> list
         where = f"policies[{i}]"
         try:
             name, params = parse_policy(text)
-            if name == "rl" and params and "path" in params:
+            if name in ("rl", "hybrid-mpc", "hybrid-anchor") and params and "path" in params:
                 from rl.artifacts import read_metadata
 
                 read_metadata(str(params["path"][0]))
@@ -280,8 +280,8 @@ def _policies(lines: _Lines, value: Any, scenarios: list[ScenarioEntry]) -> list
 def parse_batch(text: str, source: str = "<string>", root: str | Path = ".") -> Batch:
     """Check a batch file's text and expand its scenarios; nothing runs.
 
-    Policy names come from the registry: import ``milp`` and ``rl`` (and
-    ``hybrid``) first so their names are known.
+    Policy names come from the registry: call :func:`hybrid.arena.register_all`
+    first so every layer's names are known.
 
     :param text: the TOML text.
     :param source: the file name errors start with.
