@@ -122,6 +122,8 @@ class TuneEnv(_TaskEnv):
         run on horizons longer than its episodes).
     :param relative_reward: reward minus the anchor's cost on the same path and
         periods (a control variate; see :class:`~rl.tasks.Task`).
+    :param pipeline: also observe the units in transit per arc by arrival period
+        and what is owed per arc (as :class:`DirectOrderEnv` does).
     :param episodes_per_draw: paths drawn at once per environment (default:
         what fits in about 1 MiB, at most 8).
     """
@@ -132,13 +134,14 @@ class TuneEnv(_TaskEnv):
                  periods: int | None = None, warmup: int | None = None, residual_scale: float = 0.5,
                  window: int | None = None, fill_target: float | None = None, fill_weight: float = 1.0,
                  anchor_paths: int = 64, anchor_seed: int = 0, time_feature: bool = True,
-                 episodes_per_draw: int | None = None, relative_reward: bool = False) -> None:
+                 episodes_per_draw: int | None = None, relative_reward: bool = False,
+                 pipeline: bool = False) -> None:
         task = TuneTask(load(spec) if isinstance(spec, str) else spec, epoch=epoch,
                         parametrisation=parametrisation, anchor=anchor, distribution=distribution,
                         periods=periods, warmup=warmup, residual_scale=residual_scale, window=window,
                         fill_target=fill_target, fill_weight=fill_weight, anchor_paths=anchor_paths,
                         anchor_seed=anchor_seed, time_feature=time_feature,
-                        relative_reward=relative_reward)
+                        relative_reward=relative_reward, pipeline=pipeline)
         super().__init__(task, episodes_per_draw)
 
 

@@ -232,14 +232,16 @@ class TuneTask(Task):
                  distribution: ScenarioDistribution | None = None, periods: int | None = None,
                  warmup: int | None = None, residual_scale: float = 0.5, window: int | None = None,
                  fill_target: float | None = None, fill_weight: float = 1.0, anchor_paths: int = 64,
-                 anchor_seed: int = 0, time_feature: bool = True, relative_reward: bool = False) -> None:
+                 anchor_seed: int = 0, time_feature: bool = True, relative_reward: bool = False,
+                 pipeline: bool = False) -> None:
         family = "sS" if parametrisation == "sS" else "base-stock"
         names = ("s", "S") if parametrisation == "sS" else ("S",)
         super().__init__(spec, anchor=anchor, anchor_family=family, distribution=distribution,
                          periods=periods, warmup=warmup, periods_per_step=epoch,
                          window=epoch if window is None else window, fill_target=fill_target,
                          fill_weight=fill_weight, anchor_paths=anchor_paths, anchor_seed=anchor_seed,
-                         param_names=names, time_feature=time_feature, relative_reward=relative_reward)
+                         param_names=names, pipeline=pipeline, time_feature=time_feature,
+                         relative_reward=relative_reward)
         self.epoch = self.periods_per_step
         self.residuals = ResidualMap(self.anchor, self.network, parametrisation, residual_scale)
         self.policy = self.residuals.policy()

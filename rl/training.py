@@ -75,6 +75,9 @@ class TrainConfig:
     """TuneEnv: ``"sS"`` or ``"base-stock"``."""
     residual_scale: float = 0.5
     """TuneEnv: residual range as a fraction of the anchor's level."""
+    pipeline: bool = False
+    """TuneEnv: also observe the pipeline by arrival period and what is owed per arc (DirectOrderEnv
+    always does)."""
     max_order_factor: float = 3.0
     """DirectOrderEnv: largest order as a multiple of the arc's mean demand."""
     periods: int | None = None
@@ -208,7 +211,7 @@ def _env_options(config: TrainConfig) -> dict[str, Any]:
               "relative_reward": config.relative_reward}
     if config.env == "tune":
         return {**common, "epoch": config.epoch, "parametrisation": config.parametrisation,
-                "residual_scale": config.residual_scale}
+                "residual_scale": config.residual_scale, "pipeline": config.pipeline}
     return {**common, "max_order_factor": config.max_order_factor}
 
 

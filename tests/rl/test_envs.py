@@ -130,6 +130,8 @@ def test_observation_and_action_layout() -> None:
     # every node orders, three SKUs, two residuals (shift, gap)
     assert env.action_space.shape == (2 * 3 * 3,)
     assert env.task.residuals.names[0] == "shift[dc/produce]"
+    names = make("tune", "lost-sales-poisson", pipeline=True).task.observer.feature_names
+    assert names[-6:-4] == ["arriving_in_1[external->store/item]", "arriving_in_2[external->store/item]"]
 
 
 def test_stock_about_to_expire_is_observed_only_for_perishables() -> None:
