@@ -264,9 +264,17 @@ class Solver:
                 return
 
     def _left(self, start: float) -> float | None:
+        """The HiGHS ``time_limit`` that leaves this solve what remains of its seconds.
+
+        HiGHS's run clock accumulates over an instance's whole life (``getRunTime``),
+        and ``time_limit`` is checked against it: a persistent instance given a plain
+        per-solve limit stops every solve at once after that many seconds in total. So
+        the limit is the run time so far plus what is left.
+        """
         if self.time_limit is None:
             return None
-        return max(self.time_limit - (time.perf_counter() - start), 1e-3)
+        left = max(self.time_limit - (time.perf_counter() - start), 1e-3)
+        return self._solver._solver_model.getRunTime() + left
 
     def _branch_and_bound(self, start: float) -> SolveStats:
         """HiGHS's MIP solve (parameters already pushed), from the rounded plan if there is one."""
