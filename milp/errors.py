@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scenarios.errors import SpecError
 
-__all__ = ["InfeasibleWindow"]
+if TYPE_CHECKING:
+    from scenarios.spec import Spec
+
+__all__ = ["InfeasibleWindow", "TIMINGS", "require_timing"]
+
+#: The simulator's timings the MILP layer implements (not ``"orgym"``).
+TIMINGS = ("order-first", "demand-first")
 
 
 class InfeasibleWindow(SpecError):
@@ -25,3 +33,15 @@ class InfeasibleWindow(SpecError):
         named = " or ".join(repr(f) for f in self.families) if self.families else "unknown"
         reason = f"no feasible plan; binding constraint family: {named}"
         super().__init__("milp", f"{reason} ({detail})" if detail else reason)
+
+
+def require_timing(spec: Spec, what: str) -> None:
+    """Raise :class:`SpecError` naming ``timing`` when the model does not implement the spec's timing.
+
+    :param spec: the scenario.
+    :param what: who asks, for the message (``"the MILP model"``, ``"optimise_static"``...).
+    """
+    if spec.timing not in TIMINGS:
+        raise SpecError("timing", f"{what} implements timing {' and '.join(map(repr, TIMINGS))} only, "
+                        f"not {spec.timing!r} (scenario {spec.name!r}); it would plan a different "
+                        "sequence of events than the simulator runs")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from milp.model import build_model, dearer_upstream, set_state
+from milp.model import build_model, dearer_upstream, require_timing, set_state
 from milp.pulp_model import solve_pulp
 from milp.solve import Solver, lp_bound
 from scenarios.errors import SpecError
@@ -68,10 +68,12 @@ def hindsight_bound(spec: Spec, paths: SamplePaths, *, time_limit: float = 60.0,
     :param mip_gap: relative MIP gap (only tightens the bound; it is valid at any gap).
     :param backend: ``"pyomo"`` (persistent HiGHS, the solver's dual bound) or ``"pulp"``
         (the same model built with PuLP and solved to optimality: the cross-check).
-    :raises SpecError: paths drawn for another spec, a scenario with goodwill, an unknown
-        backend, or (pulp) a path not solved to optimality.
+    :raises SpecError: paths drawn for another spec, a timing the model does not implement
+        (``"orgym"``), a scenario with goodwill, an unknown backend, or (pulp) a path not
+        solved to optimality.
     """
     paths.check(spec)
+    require_timing(spec, "the hindsight bound")
     goodwill = [i for i, d in enumerate(spec.demands) if d.process.goodwill is not None]
     if goodwill:
         raise SpecError(f"demands[{goodwill[0]}].process.goodwill",

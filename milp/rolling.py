@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from milp.forecast import FORECASTS, demand_quantile
-from milp.model import SAFETY_MODES, build_model, set_state
+from milp.model import SAFETY_MODES, build_model, lead_chain, require_timing, set_state
 from milp.solve import Solver, SolveStats
 from scenarios.errors import SpecError
 from scenarios.network import Network
@@ -38,7 +38,8 @@ class RollingHorizonPolicy:
     """Plan ``H`` periods ahead each period, act on the first (model predictive control).
 
     :param spec: the scenario.
-    :param horizon: window length ``H`` in periods (>= 1).
+    :param horizon: window length ``H`` in periods; it must exceed the longest chain of
+        expected lead times from an external supplier to a demand node (:func:`milp.model.lead_chain`).
     :param safety: safety-stock target on end-of-period on hand, in units: a scalar
         (every node and SKU), one value per node ``(N,)`` (split over the node's SKUs by
         their share of its mean demand) or ``(N, K)``. The RL layer tunes it.
@@ -65,8 +66,15 @@ class RollingHorizonPolicy:
                  time_limit: float = 10.0, mip_gap: float = 0.01, threads: int = 1,
                  integer: bool | None = None, formulation: str = "tight", safety_mode: str = "soft",
                  persistent: bool = True) -> None:
+        require_timing(spec, "the rolling-horizon planner")
         if not isinstance(horizon, int | np.integer) or horizon < 1:
             raise SpecError("horizon", f"must be an integer >= 1, got {horizon!r}")
+        chain, route = lead_chain(spec)
+        if horizon <= chain:
+            raise SpecError("horizon", f"must be at least {chain + 1} on {spec.name!r}, got {horizon}: the "
+                            "window must exceed the longest chain of expected lead times from an external "
+                            f"supplier to a demand node ({' -> '.join(route)}: {chain} periods), or what is "
+                            "ordered at the top never arrives within it and the planner orders nothing")
         if forecast not in FORECASTS:
             raise SpecError("forecast", f"must be one of {FORECASTS}, got {forecast!r}")
         if not 0 < quantile < 1:

@@ -36,8 +36,8 @@ __all__ = ["SolveStats", "Solver", "binding_families", "LIMIT_FAMILIES", "lp_bou
 LIMIT_FAMILIES = {
     "storage": ("storage", "storage_on_receipt"), "refusal": ("refusal",), "shelf_life": ("shelf_life",),
     "arc_capacity": ("arc_capacity",), "production_capacity": ("production_capacity",),
-    "budget": ("budget",), "safety_stock": ("safety_stock",), "ship_from_stock": ("ship_from_stock",),
-    "moq": ("moq",), "setup_capacity": ("setup_capacity",),
+    "budget": ("budget",), "safety_stock": ("safety_stock", "safety_idle"),
+    "ship_from_stock": ("ship_from_stock",), "moq": ("moq",), "setup_capacity": ("setup_capacity",),
 }
 
 #: Dives tried in turn by the rounding certificate (see :meth:`Solver._dive`).
@@ -174,7 +174,14 @@ class Solver:
         cols = self._binaries
         n = len(cols)
         ok = highspy.HighsModelStatus.kOptimal
-        highs.setOptionValue("time_limit", self._left(start) or float("inf"))
+        # HiGHS compares an LP's time_limit with the instance's *cumulative* run
+        # time (getRunTime), not the run's own: a persistent instance past
+        # time_limit seconds in total would stop every LP at once, so the
+        # certificate would silently give way to branch and bound from then
+        # on -- at a moment that depends on the machine's speed and load, so the
+        # plans (all within the gap) and the costs differed between processes.
+        left = self._left(start)
+        highs.setOptionValue("time_limit", float("inf") if left is None else highs.getRunTime() + left)
         highs.changeColsIntegrality(n, cols, np.full(n, highspy.HighsVarType.kContinuous))
         best = None
 

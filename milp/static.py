@@ -135,6 +135,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
+from milp.errors import require_timing
 from scenarios.errors import SpecError
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
@@ -449,6 +450,7 @@ def _check_supported(spec: Spec, family: str, paths: SamplePaths, net: Network) 
     if family not in FAMILIES:
         raise SpecError("family", f"optimise_static supports {', '.join(FAMILIES)}, got {family!r}")
     paths.check(spec)
+    require_timing(spec, "optimise_static")
     spec.require_tree(f"optimise_static ({family})")
     refuse = []
     for i, node in enumerate(spec.nodes):
