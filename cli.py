@@ -227,6 +227,7 @@ def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
         k = r.kpis
         label = r.label + ("" if not r.tuning else " (tuned)")
         params = "; ".join(f"{n}={_short(v)}" for n, v in r.params.items())
+        params = params if len(params) <= 48 else params[:47] + "…"
         table.add_row(
             f"{label}\n[dim]{params}[/]", str(k["cost_per_period"]),
             "reference" if r.difference is None else str(r.difference),
@@ -380,25 +381,33 @@ def batch(
 
 @app.command()
 def demo(
-    scenario: ScenarioOpt = "serial-3",
-    paths: PathsOpt = 1000,
+    scenario: ScenarioOpt = "divergent-1w3r",
+    out: Annotated[str, typer.Option(help="Directory for the agents, results.duckdb and "
+                                     "report.html.")] = "demo",
+    paths: PathsOpt = 100,
+    periods: PeriodsOpt = 52,
     seed: SeedOpt = 0,
 ) -> None:
-    """Tune the classical policies on a built-in scenario and compare them (what `make demo` runs)."""
+    """Every layer on one scenario in a few minutes: tuned classical, MILP, RL, hybrid; DuckDB and HTML.
+
+    What `make demo` runs. The agents train briefly (a demonstration, not a result;
+    BENCHMARKS.md has the measured comparisons).
+    """
     with _user_errors():
         from rich.console import Console
 
-        from scenarios.evaluate import evaluate as run_eval
+        from hybrid.demo import run_demo
         from scenarios.spec import load
 
+        _check_positive("paths", paths)
+        _check_positive("periods", periods)
         spec = load(scenario)
-        families = ["base-stock", "sS", "sQ"]
-        if spec.is_tree:
-            families.insert(0, "echelon-base-stock")
         console = Console()
         console.print(f"[bold]echelon demo[/] · {spec.name}: {spec.description}")
-        results = run_eval(spec, families, paths=paths, seed=seed, progress=_progress(False))
-        _kpi_table(spec, results, paths, console)
+        result = run_demo(scenario, out=out, paths=paths, periods=periods, seed=seed,
+                          progress=_progress(False))
+        _kpi_table(spec, result.results, paths, console)
+        console.print(f"results: {result.db}\nreport:  {result.report}  ({result.seconds:.0f} s in all)")
 
 
 @app.command()

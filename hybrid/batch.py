@@ -162,21 +162,40 @@ def run_job(job: Job) -> dict[str, Any]:
     policy = build_policy(spec, job.policy, train_paths)
     (result,) = evaluate(spec, [policy], paths=job.paths, periods=job.periods, seed=job.seed,
                          bound=milp.hindsight_bound if job.bound else None)
-    result.label = job.policy
     test = SamplePaths.draw(spec, job.paths, job.periods, seed=job.seed)
+    return record(job.key, job.scenario, spec, job.policy, policy, result, test, job.seed, started)
+
+
+def record(key: str, scenario: str, spec: Any, text: str, policy: Any, result: Any, test: Any, seed: int,
+           started: float) -> dict[str, Any]:
+    """One evaluated policy as what :meth:`hybrid.store.Store.add` takes.
+
+    :param key: the run's key (:func:`hybrid.store.run_key`).
+    :param scenario: the scenario's name in the store.
+    :param spec: the scenario.
+    :param text: the policy text (label and key).
+    :param policy: the policy object that ran (replayed on path 0 for the trajectories).
+    :param result: its :class:`~scenarios.evaluate.PolicyResult` on ``test``.
+    :param test: the test paths.
+    :param seed: their seed.
+    :param started: ``time.perf_counter()`` when the run began.
+    :return: ``{"run": row, "trajectories": columns, "curves": rows}``.
+    """
+    result.label = text
     trajectories = _trajectory(spec, test, policy)
     cost = result.kpis["cost_per_period"]
     gap = (result.bound_gap.mean / result.bound_mean
            if result.bound_gap is not None and result.bound_mean else None)
     row = {
-        "key": job.key, "scenario": job.scenario, "scenario_hash": spec.hash, "policy": job.policy,
-        "family": result.family, "seed": job.seed, "paths": job.paths, "periods": job.periods,
+        "key": key, "scenario": scenario, "scenario_hash": spec.hash, "policy": text,
+        "family": result.family, "seed": seed, "paths": test.n_paths,
+        "periods": test.n_periods - test.warmup,
         "warmup": result.run.warmup, "cost_mean": cost.mean, "cost_lo": cost.low, "cost_hi": cost.high,
         "fill_rate": result.kpis["fill_rate"].mean, "bound_mean": result.bound_mean, "gap_to_bound": gap,
         "seconds": time.perf_counter() - started, "result": result.to_dict(spec.known_optimum),
         "versions": _versions(),
     }
-    return {"run": _finite(row), "trajectories": trajectories, "curves": _curve(job.policy)}
+    return {"run": _finite(row), "trajectories": trajectories, "curves": _curve(text)}
 
 
 def _finite(row: dict[str, Any]) -> dict[str, Any]:

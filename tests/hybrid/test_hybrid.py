@@ -82,3 +82,19 @@ def test_a_trained_hybrid_mpc_agent_runs_in_the_arena(tmp_path):
                                           f"hybrid-mpc:path={tmp_path / 'mpc'}"], paths=3, periods=13)
     assert results[1].family == "hybrid-mpc"
     assert np.isfinite(results[1].kpis["cost_per_period"].mean)
+
+
+def test_demo_writes_every_layer_to_duckdb_and_a_report(tmp_path):
+    from hybrid.demo import run_demo
+    from hybrid.store import Store
+
+    result = run_demo("divergent-1w3r", out=tmp_path, paths=4, periods=13, rl_timesteps=256,
+                      hybrid_timesteps=8, horizon=4)
+    families = [r.family for r in result.results]
+    assert families[0] == "sS" and {"rl", "hybrid-mpc", "rolling-horizon-ss"} <= set(families)
+    with Store(result.db, read_only=True) as store:
+        runs = store.runs()
+        assert len(runs) == len(result.results)
+        assert all(store.trajectories(r["key"]) for r in runs)
+    html = result.report.read_text()
+    assert html.count("data:image/png;base64") >= 3 and "hybrid-mpc" in html

@@ -1,0 +1,111 @@
+"""``echelon demo``: every layer on one scenario, in a few minutes on two cores.
+
+1. classical policies tuned on training paths ((s, S), base-stock);
+2. the rolling-horizon MILP with a fixed safety stock tuned on training paths
+   (``rolling-horizon-ss``);
+3. a short RL run (PPO, TuneEnv residuals on the tuned (s, S));
+4. a short hybrid-mpc run (PPO sets the planner's safety stock per epoch,
+   starting from the tuned fixed one);
+5. all of them in the arena on the same fresh test paths, the tuned (s, S)
+   the reference; written to a DuckDB file and an HTML report.
+
+Training is deliberately short, so the agents are demonstrations, not results;
+``BENCHMARKS.md`` has the measured comparisons.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scenarios.evaluate import PolicyResult
+
+__all__ = ["DemoResult", "run_demo"]
+
+
+@dataclass
+class DemoResult:
+    """What the demo produced.
+
+    :param results: the arena's results, the reference first.
+    :param db: the DuckDB file.
+    :param report: the HTML report.
+    :param seconds: wall time.
+    """
+
+    results: list[PolicyResult]
+    db: Path
+    report: Path
+    seconds: float
+
+
+def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", paths: int = 100,
+             periods: int = 52, seed: int = 0, rl_timesteps: int = 20_000, hybrid_timesteps: int = 96,
+             horizon: int = 6, progress: Callable[[str], None] | None = None) -> DemoResult:
+    """Run the demo and write ``out/results.duckdb`` and ``out/report.html``.
+
+    :param scenario: a built-in name or TOML path.
+    :param out: output directory (agents, database, report).
+    :param paths: test paths of the arena.
+    :param periods: measured periods per path.
+    :param seed: seed of the test paths; training uses other seeds.
+    :param rl_timesteps: PPO steps of the RL agent.
+    :param hybrid_timesteps: PPO steps of the hybrid agent (each step plans an epoch of periods).
+    :param horizon: the planner's window.
+    :param progress: called with a message before each stage.
+    """
+    import rl
+    from hybrid.arena import evaluate, register_all
+    from hybrid.baselines import tune_safety
+    from hybrid.batch import record
+    from hybrid.report import write_report
+    from hybrid.store import Store, run_key
+    from hybrid.training import train_hybrid
+    from scenarios.evaluate import train_seed
+    from scenarios.paths import SamplePaths
+    from scenarios.policies import build_policy
+    from scenarios.spec import load
+
+    say = progress or (lambda message: None)
+    started = time.perf_counter()
+    register_all()
+    spec = load(scenario)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    train = SamplePaths.draw(spec, 200, periods, seed=train_seed(seed))
+
+    say("tuning (s,S) and base-stock on 200 training paths")
+    classical = {text: build_policy(spec, text, lambda: train) for text in ("sS", "base-stock")}
+    say("tuning the planner's fixed safety stock on 8 training paths")
+    safety = tune_safety(spec, train.subset(slice(0, 8)), horizon=horizon, grid=(0.0, 0.5, 1.0, 2.0),
+                         progress=say)
+    planner_text = f"rolling-horizon-ss:horizon={horizon},k={safety.k:g}"
+    say(f"training the RL agent ({rl_timesteps} steps)")
+    agent = rl.train(rl.TrainConfig(scenario=scenario, timesteps=rl_timesteps, seed=seed,
+                                    eval_every=max(rl_timesteps // 4, 1), eval_paths=50,
+                                    out=str(out / "rl-agent"), progress_bar=False))
+    say(f"training the hybrid-mpc agent ({hybrid_timesteps} steps, the planner in the loop)")
+    train_hybrid(spec, "mpc", timesteps=hybrid_timesteps, n_envs=4, seed=seed, out=out / "hybrid-mpc",
+                 base=safety.safety, horizon=horizon, train_horizon=horizon, epoch=13, progress_bar=False)
+    texts = ["sS", "base-stock", planner_text, f"rl:path={agent.model_path.parent}",
+             f"hybrid-mpc:path={out / 'hybrid-mpc'}"]
+    policies: dict[str, Any] = {**classical}
+    for text in texts[2:]:
+        policies[text] = build_policy(spec, text, lambda: train)
+    say(f"the arena: {len(texts)} policies on the same {paths} test paths")
+    results = evaluate(spec, [policies[t] for t in texts], paths=paths, periods=periods, seed=seed)
+    test = SamplePaths.draw(spec, paths, periods, seed=seed)
+    db = out / "results.duckdb"
+    say(f"writing {db}")
+    db.unlink(missing_ok=True)  # this run's agents are new: older rows under the same keys would be stale
+    with Store(db) as store:
+        for text, result in zip(texts, results, strict=True):
+            key = run_key(spec.hash, text, seed, paths, periods)
+            row = record(key, spec.name, spec, text, policies[text], result, test, seed, started)
+            store.add(row["run"], row["trajectories"], row["curves"])
+    say("writing the report")
+    report = write_report(db, out / "report.html", title=f"echelon demo · {spec.name}")
+    return DemoResult(results, db, report, time.perf_counter() - started)
