@@ -58,9 +58,12 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
                  "anchor_paths": 200},
     },
     "lost-sales-poisson": {
-        "tune": {"timesteps": 200_000, "parametrisation": "base-stock", "epoch": 1, "periods": 200,
-                 "time_feature": False, "residual_scale": 0.2, "anchor_paths": 100},
-        "direct": {"timesteps": 500_000, "periods": 200, "time_feature": False, "anchor_paths": 100},
+        # Episodes of 200 periods (+50 warm-up), tested on the 1000-period horizon: no t/T feature.
+        "tune": {"timesteps": 400_000, "parametrisation": "base-stock", "epoch": 1, "periods": 200,
+                 "time_feature": False, "residual_scale": 0.2, "pipeline": True, "relative_reward": True,
+                 "log_std_init": -1.5, "anchor_paths": 100},
+        "direct": {"timesteps": 600_000, "periods": 200, "time_feature": False, "relative_reward": True,
+                   "anchor_paths": 100},
     },
     "seasonal-grocery": {
         "tune": {"timesteps": 1_000_000, "learning_rate": 1e-3, "anchor_paths": 200},
