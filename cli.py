@@ -11,8 +11,10 @@ import json
 import math
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -432,51 +434,94 @@ def report(
 @app.command()
 def tune(
     scenario: ScenarioOpt,
-    algo: Annotated[str, typer.Option(help="SB3 algorithm: ppo, sac or a2c.")] = "ppo",
+    algo: Annotated[str, typer.Option(help="SB3 algorithm: ppo, sac or a2c (hybrid agents: ppo).")] = "ppo",
     env: Annotated[str, typer.Option(help="tune: residuals on a tuned (s,S) anchor; direct: order "
-                                     "quantities (the classic formulation).")] = "tune",
-    timesteps: Annotated[int, typer.Option(help="Environment steps to train.")] = 200_000,
+                                     "quantities (the classic formulation); hybrid-mpc: the agent sets "
+                                     "the rolling-horizon MILP's safety stock; hybrid-anchor: residuals "
+                                     "on MILP-optimised static levels.")] = "tune",
+    timesteps: Annotated[int | None, typer.Option(help="Environment steps to train [default: 200000; "
+                                                  "hybrid-mpc: 1024, each step plans an epoch].")] = None,
     seed: SeedOpt = 0,
     randomise: Annotated[bool, typer.Option("--randomise", help="Train on the scenario's domain "
                                             "randomisation (or ranges around it).")] = False,
+    horizon: Annotated[int, typer.Option(help="hybrid-mpc: the planner's window.")] = 6,
     out: Annotated[str | None, typer.Option(help="Directory for model.zip and metadata.json "
                                             "[default: runs/SCENARIO-ALGO-ENV-seedK].")] = None,
     paths: Annotated[int, typer.Option(help="Fresh test paths for the final comparison.")] = 500,
     eval_seed: Annotated[int, typer.Option(help="Seed of the fresh test paths.")] = 2026,
     as_json: JsonOpt = False,
 ) -> None:
-    """Train an RL agent, then compare it with its anchor and tuned classical policies on fresh paths."""
+    """Train an RL or hybrid agent, then compare it with its anchor and tuned baselines on fresh paths."""
     with _user_errors(), _stdout_to_stderr(as_json):
         import rl
-        from scenarios.evaluate import evaluate as run_eval
+        from hybrid.arena import evaluate as run_arena
+        from scenarios.errors import SpecError
         from scenarios.spec import load
 
+        if env not in ("tune", "direct", "hybrid-mpc", "hybrid-anchor"):
+            raise SpecError("--env", f"must be tune, direct, hybrid-mpc or hybrid-anchor, got {env!r}")
+        if env.startswith("hybrid") and algo != "ppo":
+            raise SpecError("--algo", f"{env} trains with ppo, got {algo!r}")
+        timesteps = timesteps or (1024 if env == "hybrid-mpc" else 200_000)
         _check_positive("timesteps", timesteps)
         _check_positive("paths", paths)
+        _check_positive("horizon", horizon)
         spec = load(scenario)
         out = out or f"runs/{spec.name}-{algo}-{env}-seed{seed}"
-        result = rl.train(rl.TrainConfig(scenario=scenario, algo=algo, env=env, timesteps=timesteps,
-                                         seed=seed, randomise=True if randomise else None, out=out,
-                                         progress_bar=not as_json))
-        meta = json.loads(result.metadata_path.read_text())
-        anchor = rl.Anchor.from_dict(meta["anchor"]).policy()
-        anchor.name = f"anchor ({anchor.name})"
         families = ["base-stock", "sS", "capped-base-stock"]
         if spec.is_tree:
             families.append("echelon-base-stock")
-        results = run_eval(spec, [f"rl:path={out}", anchor, *families], paths=paths, seed=eval_seed,
-                           progress=_progress(as_json))
+        if env.startswith("hybrid"):
+            train_time, steps, anchor, baselines = _train_hybrid(spec, env, timesteps, seed, horizon, out,
+                                                                 _progress(as_json), not as_json)
+            agent_text, model_path = f"{env}:path={out}", Path(out) / "model.zip"
+            families = [*baselines, *families]
+        else:
+            result = rl.train(rl.TrainConfig(scenario=scenario, algo=algo, env=env, timesteps=timesteps,
+                                             seed=seed, randomise=True if randomise else None, out=out,
+                                             progress_bar=not as_json))
+            train_time, steps, model_path = result.train_time_s, result.timesteps, result.model_path
+            meta = json.loads(result.metadata_path.read_text())
+            anchor = rl.Anchor.from_dict(meta["anchor"]).policy()
+            agent_text = f"rl:path={out}"
+        anchor.name = f"anchor ({anchor.name})"
+        results = run_arena(spec, [agent_text, anchor, *families], paths=paths, seed=eval_seed,
+                            progress=_progress(as_json))
     if as_json:
-        _print_json({"scenario": spec.name, "model_path": str(result.model_path),
-                     "timesteps": result.timesteps, "train_time_s": result.train_time_s,
-                     "paths": paths, "seed": eval_seed,
+        _print_json({"scenario": spec.name, "env": env, "model_path": str(model_path), "timesteps": steps,
+                     "train_time_s": train_time, "paths": paths, "seed": eval_seed,
                      "results": [r.to_dict(spec.known_optimum) for r in results]})
         return
     from rich.console import Console
 
     console = Console()
-    console.print(f"model: {result.model_path} · {result.timesteps} steps in {result.train_time_s:.0f} s")
+    console.print(f"model: {model_path} · {steps} steps in {train_time:.0f} s")
     _kpi_table(spec, results, paths, console)
+
+
+def _train_hybrid(spec: Any, env: str, timesteps: int, seed: int, horizon: int, out: str,
+                  progress: Callable[[str], None] | None, bar: bool) -> tuple[float, int, Any, list[str]]:
+    """Train a hybrid agent for `echelon tune`; return (seconds, steps, anchor policy, baseline texts)."""
+    from hybrid.baselines import tune_safety
+    from hybrid.training import train_hybrid
+    from scenarios.evaluate import train_seed
+    from scenarios.paths import SamplePaths
+
+    started = time.perf_counter()
+    baselines: list[str] = []
+    base = 0.0
+    if env == "hybrid-mpc":
+        if progress:
+            progress("tuning the planner's fixed safety stock on 8 training paths")
+        train = SamplePaths.draw(spec, 8, None, seed=train_seed(seed))
+        tuned = tune_safety(spec, train, horizon=horizon, progress=progress)
+        base = tuned.safety
+        baselines = [f"rolling-horizon-ss:horizon={horizon},k={tuned.k:g}"]
+    else:
+        baselines = ["milp-static"]
+    result = train_hybrid(spec, env.removeprefix("hybrid-"), timesteps=timesteps, seed=seed, out=out,
+                          base=base, horizon=horizon, train_horizon=horizon, progress_bar=bar)
+    return time.perf_counter() - started, result.timesteps, result.anchor.policy(), baselines
 
 
 @app.command()
@@ -501,7 +546,6 @@ def solve(
 ) -> None:
     """Solve with the MILP layer: rolling-horizon plans, the hindsight bound, or optimal static levels."""
     with _user_errors(), _stdout_to_stderr(as_json):
-        import time
 
         import numpy as np
 

@@ -408,3 +408,10 @@ def test_milp_policies_are_known_to_evaluate():
     static, rolling = data["results"]
     assert static["family"] == "milp-static" and len(static["params"]["S"]) == 3
     assert rolling["policy"] == "rolling-horizon:horizon=3" and rolling["cost_per_period"]["mean"] > 0
+
+
+@pytest.mark.parametrize("args, field", [(("--env", "hybrid-x"), "--env"),
+                                         (("--env", "hybrid-mpc", "--algo", "sac"), "--algo")])
+def test_tune_rejects_bad_hybrid_options(args, field):
+    result = CliRunner().invoke(app, ["tune", "-s", "serial-3", *args])
+    assert result.exit_code == 2 and field in result.output

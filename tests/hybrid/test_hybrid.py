@@ -98,3 +98,21 @@ def test_demo_writes_every_layer_to_duckdb_and_a_report(tmp_path):
         assert all(store.trajectories(r["key"]) for r in runs)
     html = result.report.read_text()
     assert html.count("data:image/png;base64") >= 3 and "hybrid-mpc" in html
+
+
+def test_hybrid_anchor_moves_around_the_milp_levels(tmp_path):
+    from hybrid.training import train_hybrid
+
+    result = train_hybrid("serial-3", "anchor", timesteps=64, n_envs=4, epoch=8, anchor_paths=16,
+                          out=tmp_path / "anchor", progress_bar=False)
+    assert "milp.optimise_static" in result.anchor.source
+    s, S = np.array(result.anchor.params["s"]), np.array(result.anchor.params["S"])
+    np.testing.assert_allclose(s, S)  # base-stock levels read as (s, S) with s = S
+    (r,) = evaluate("serial-3", [f"hybrid-anchor:path={tmp_path / 'anchor'}"], paths=5, periods=20)
+    assert r.family == "hybrid-anchor"
+    with pytest.raises(SpecError, match="not a hybrid-anchor agent"):
+        from rl.training import train
+
+        plain = train("serial-3", timesteps=64, n_envs=4, eval_every=0, eval_paths=5, anchor_paths=8,
+                      out=str(tmp_path / "plain"), progress_bar=False)
+        evaluate("serial-3", [f"hybrid-anchor:path={plain.model_path.parent}"], paths=2, periods=4)

@@ -1,0 +1,118 @@
+"""hybrid-mpc against tuned (s,S), the planner with a tuned fixed safety stock and an RL agent, same paths.
+
+    python bench/hybrid.py --scenario seasonal-grocery --seeds 0,1,2
+    python bench/hybrid.py --scenario divergent-1w3r --seeds 0 --quick
+
+Per scenario: (s,S) and base-stock tuned on training paths; the planner's fixed
+safety stock tuned on training paths (``rolling-horizon-ss``); per training
+seed, one PPO TuneEnv agent (``rl``) and one hybrid-mpc agent whose residuals
+start from the tuned safety stock. Then every policy runs in the arena on the
+same fresh test paths (a seed no training used), with the hindsight bound on
+those paths when ``--bound``; paired differences are against each hybrid
+agent. Results are appended to ``bench/results/hybrid-<scenario>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+import rl  # noqa: E402
+from hybrid.arena import evaluate, register_all  # noqa: E402
+from hybrid.baselines import tune_safety  # noqa: E402
+from hybrid.training import train_hybrid  # noqa: E402
+from scenarios.evaluate import train_seed  # noqa: E402
+from scenarios.kpis import estimate  # noqa: E402
+from scenarios.paths import SamplePaths  # noqa: E402
+from scenarios.policies import build_policy  # noqa: E402
+from scenarios.spec import load  # noqa: E402
+
+TEST_SEED = 777
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="seasonal-grocery")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--paths", type=int, default=30, help="test paths")
+    parser.add_argument("--horizon", type=int, default=6)
+    parser.add_argument("--hybrid-timesteps", type=int, default=1024)
+    parser.add_argument("--rl-timesteps", type=int, default=30_000)
+    parser.add_argument("--bound", action="store_true", help="hindsight bound on the test paths")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default="runs/bench-hybrid")
+    args = parser.parse_args()
+    if args.quick:
+        args.paths, args.hybrid_timesteps, args.rl_timesteps = 6, 64, 2048
+    seeds = [int(s) for s in args.seeds.split(",")]
+    register_all()
+    spec = load(args.scenario)
+    started = time.perf_counter()
+    train = SamplePaths.draw(spec, 200, None, seed=train_seed(TEST_SEED))
+    say = lambda m: print(f"[{time.perf_counter() - started:7.0f} s] {m}", flush=True)  # noqa: E731
+    say(f"{spec.name}: tuning sS, base-stock and the planner's safety stock (H = {args.horizon})")
+    policies = {t: build_policy(spec, t, lambda: train) for t in ("sS", "base-stock")}
+    safety = tune_safety(spec, train.subset(slice(0, 8)), horizon=args.horizon, progress=say)
+    say(f"safety: k = {safety.k} periods of demand; costs {safety.costs}")
+    planner = f"rolling-horizon-ss:horizon={args.horizon},k={safety.k:g}"
+    policies[planner] = build_policy(spec, planner, lambda: train)
+    out = Path(args.out) / spec.name
+    hybrids, agents = [], []
+    for seed in seeds:
+        say(f"seed {seed}: PPO TuneEnv agent, {args.rl_timesteps} steps")
+        agent = rl.train(rl.TrainConfig(scenario=args.scenario, timesteps=args.rl_timesteps, seed=seed,
+                                        eval_every=max(args.rl_timesteps // 4, 1), eval_paths=50,
+                                        out=str(out / f"rl-seed{seed}"), progress_bar=False))
+        text = f"rl:path={agent.model_path.parent}"
+        policies[text] = build_policy(spec, text, lambda: train)
+        agents.append(text)
+        say(f"seed {seed}: hybrid-mpc agent, {args.hybrid_timesteps} steps")
+        t0 = time.perf_counter()
+        result = train_hybrid(spec, "mpc", timesteps=args.hybrid_timesteps, n_envs=8, seed=seed,
+                              out=out / f"hybrid-mpc-seed{seed}", base=safety.safety, horizon=args.horizon,
+                              train_horizon=args.horizon, train_gap=0.05, epoch=13, progress_bar=False)
+        text = f"hybrid-mpc:path={out / f'hybrid-mpc-seed{seed}'}"
+        policies[text] = build_policy(spec, text, lambda: train)
+        hybrids.append(text)
+        curve = [round(c["cost"], 1) for c in result.curve]
+        say(f"  trained in {time.perf_counter() - t0:.0f} s; training cost per period by rollout {curve}")
+    texts = [*hybrids, planner, "sS", "base-stock", *agents]
+    say(f"arena: {len(texts)} policies on {args.paths} test paths (seed {TEST_SEED})")
+    results = evaluate(spec, [policies[t] for t in texts], paths=args.paths, seed=TEST_SEED, bound=args.bound)
+    costs = {t: r.run.total_cost[:, r.run.warmup:].mean(axis=1) for t, r in zip(texts, results, strict=True)}
+    rows = []
+    for t, r in zip(texts, results, strict=True):
+        row = {"policy": t, "cost": r.kpis["cost_per_period"].to_dict(),
+               "fill_rate": r.kpis["fill_rate"].mean}
+        if r.bound_gap is not None:
+            row["gap_to_bound"] = r.bound_gap.mean / r.bound_mean
+        row["vs_hybrid"] = {h: estimate(costs[t] - costs[h]).to_dict() for h in hybrids if h != t}
+        rows.append(row)
+        gap = f"  gap to bound {row['gap_to_bound']:+.1%}" if "gap_to_bound" in row else ""
+        print(f"{t:60s} {r.kpis['cost_per_period']}  fill {row['fill_rate']:.1%}{gap}")
+    # the hybrid's seeds pooled: mean over seeds of (other - hybrid) per path, paired
+    pooled = {}
+    for t in texts:
+        if t in hybrids:
+            continue
+        diff = np.mean([costs[t] - costs[h] for h in hybrids], axis=0)
+        pooled[t] = estimate(diff).to_dict()
+        print(f"  {t:58s} minus hybrid-mpc (mean over {len(hybrids)} seeds): {estimate(diff)}")
+    record = {"scenario": spec.name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "args": vars(args), "safety_k": safety.k, "safety_costs": safety.costs, "results": rows,
+              "pooled_vs_hybrid": pooled, "seconds": time.perf_counter() - started}
+    path = Path(__file__).parent / "results" / f"hybrid-{spec.name}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(record, indent=1))
+    say(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()
