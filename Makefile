@@ -30,8 +30,19 @@ test-all: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# Every benchmark CI does not run, each output kept in bench/results/NAME.txt with the date and
+# commit (BENCHMARKS.md quotes them). The RL and hybrid experiments train agents: run them by hand
+# (bench/rl_experiments.py, bench/hybrid.py; commands in BENCHMARKS.md).
+BENCHES := simulator known_optima zipkin static milp rl_env
+
 bench: $(STAMP)
-	$(BIN)/python bench/simulator.py
+	mkdir -p bench/results
+	@for b in $(BENCHES); do \
+	  echo "== bench/$$b.py  ($$(date -u '+%Y-%m-%d %H:%M UTC'), commit $$(git rev-parse --short HEAD))" \
+	    | tee bench/results/$$b.txt; \
+	  $(BIN)/python bench/$$b.py 2>&1 | tee -a bench/results/$$b.txt || exit 1; \
+	done
+	$(MAKE) bench-peers
 
 # Peer benchmarks (OR-Gym 0.5.0, stockpyl) need old pins (gym 0.19, numpy<2), so they live in
 # their own venv, never the main one. The benchmarks run in the main venv and call the peer in a
