@@ -19,7 +19,8 @@ reproduces) and the classical families tuned by ``evaluate`` on
 applies to every node here, so it is listed wherever lost sales are).
 
 It prints mean cost per period with its 95% CI, the paired difference against
-the tuned static (s, S) (95% CI; negative means cheaper than (s, S)), and the
+the tuned static (s, S) (95% CI; negative means cheaper than (s, S)), each
+agent's paired difference against the cheapest tuned classical policy, and the
 gap to the known optimum where the scenario has one. With several seeds it
 also prints the win over (s, S) per seed and its mean and spread across seeds.
 
@@ -167,6 +168,8 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
     results = evaluate(spec, policies, paths=args.paths, seed=args.test_seed, train_paths=args.train_paths)
     eval_time = time.perf_counter() - t0
     reference = results[labels.index("sS (tuned)")]
+    classical = [r for label, r in zip(labels, results, strict=True) if label.endswith("(tuned)")]
+    best = min(classical, key=lambda r: r.kpis["cost_per_period"].mean)
     optimum = spec.known_optimum
     rows = []
     for label, r in zip(labels, results, strict=True):
@@ -176,6 +179,9 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
                if "fill_rate" in r.kpis else None}
         if r is not reference:
             row["diff_vs_sS"] = paired_difference(r.run, reference.run).to_dict()
+        if label.startswith("rl-"):
+            row["diff_vs_best_classical"] = {"policy": best.label,
+                                             **paired_difference(r.run, best.run).to_dict()}
         if optimum:
             row["gap_to_optimum"] = cost.mean / optimum - 1
         rows.append(row)
@@ -223,6 +229,11 @@ def print_report(report: dict[str, Any]) -> None:
         if opt:
             line += f"{row['gap_to_optimum']:>+15.2%}"
         print(line)
+    for row in report["results"]:
+        d = row.get("diff_vs_best_classical")
+        if d:
+            print(f"{row['policy']} vs the best tuned classical policy ({d['policy']}): {d['mean']:+.4f} "
+                  f"[{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}] per period (paired 95% CI)")
     for kind, s in report["summary"].items():
         span = s["across_seeds_ci95"]
         print(f"rl-{kind} vs tuned sS over {s['seeds']} seed(s): mean {s['mean']:+.4f} per period "
