@@ -151,8 +151,10 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
         overrides["timesteps"] = args.timesteps
     for item in args.set or []:
         key, _, value = item.partition("=")
-        overrides[key] = json.loads(value) if value[:1] in "0123456789-[{tn" or value in ("true", "false") \
-            else value
+        try:  # numbers, true/false, null, lists as JSON; anything else is a string
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
     commit, date = git_commit(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     started = time.perf_counter()
     if args.agent:
@@ -168,7 +170,7 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
         policies.append(load_agent(a["path"]))
         labels.append(f"rl-{a['kind']} seed {a['seed']}")
     anchors = {}
-    for a in agents:  # agents of one kind and seed-independent anchor settings share one anchor
+    for a in agents:  # one row per distinct anchor (agents whose anchors agree share it)
         meta = json.loads((Path(a["path"]) / "metadata.json").read_text())
         anchor = Anchor.from_dict(meta["anchor"])
         key = (anchor.family, tuple(sorted((k, v) for k, v in anchor.params.items())))
