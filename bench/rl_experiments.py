@@ -69,7 +69,9 @@ SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
                    "anchor_paths": 100},
     },
     "seasonal-grocery": {
-        "tune": {"timesteps": 1_000_000, "learning_rate": 1e-3, "anchor_paths": 200},
+        # The relative reward: -21.5 per week against (s, S) for seed 0, against -15.1 without it.
+        "tune": {"timesteps": 1_000_000, "learning_rate": 1e-3, "relative_reward": True,
+                 "anchor_paths": 200},
     },
     "perishable-pharma": {
         # Without the relative reward the deterministic policy drifts above its anchor (the gain,
