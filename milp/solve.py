@@ -104,6 +104,10 @@ class Solver:
     ``pyomo.contrib.solver``'s interface), so a step costs a few simplex
     re-solves from a warm basis.
 
+    Same parameters in the same order, same plans, in any process: nothing
+    depends on the clock unless a solve actually reaches ``time_limit`` (its
+    status then says ``"time-limit"``). HiGHS runs on one thread by default.
+
     :param model: a model built by :func:`milp.model.build_model` (any Pyomo
         model with linear constraints works).
     :param time_limit: seconds per solve (``None``: no limit).
