@@ -5,9 +5,9 @@
 
 Per scenario: (s,S) and base-stock tuned on training paths; the planner's fixed
 safety stock tuned on training paths (``rolling-horizon-ss``); per training
-seed, one PPO TuneEnv agent (``rl``) and one hybrid-mpc agent whose residuals
-start from the tuned safety stock. Then every policy runs in the arena on the
-same fresh test paths (a seed no training used), with the hindsight bound on
+seed, one hybrid-mpc agent whose residuals start from the tuned safety stock;
+one PPO TuneEnv agent (``rl``, first seed). Then every policy runs in the
+arena on the same fresh test paths (a seed no training used), with the hindsight bound on
 those paths when ``--bound``; paired differences are against each hybrid
 agent. Results are appended to ``bench/results/hybrid-<scenario>.json``.
 """
@@ -44,10 +44,16 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=30, help="test paths")
     parser.add_argument("--horizon", type=int, default=6)
     parser.add_argument("--hybrid-timesteps", type=int, default=1024)
+    parser.add_argument("--gap", type=float, default=0.01, help="MIP gap of the deployed planners")
+    parser.add_argument("--train-gap", type=float, default=0.05, help="MIP gap while training hybrid-mpc")
+    parser.add_argument("--tune-paths", type=int, default=8, help="training paths for the safety grid")
     parser.add_argument("--rl-timesteps", type=int, default=30_000)
     parser.add_argument("--bound", action="store_true", help="hindsight bound on the test paths")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default="runs/bench-hybrid")
+    parser.add_argument("--rl-agent", action="append", default=[],
+                        help="a saved RL agent to include instead of training one (repeatable)")
+    parser.add_argument("--reuse", action="store_true", help="keep hybrid agents already saved in --out")
     args = parser.parse_args()
     if args.quick:
         args.paths, args.hybrid_timesteps, args.rl_timesteps = 6, 64, 2048
@@ -59,30 +65,42 @@ def main() -> None:
     say = lambda m: print(f"[{time.perf_counter() - started:7.0f} s] {m}", flush=True)  # noqa: E731
     say(f"{spec.name}: tuning sS, base-stock and the planner's safety stock (H = {args.horizon})")
     policies = {t: build_policy(spec, t, lambda: train) for t in ("sS", "base-stock")}
-    safety = tune_safety(spec, train.subset(slice(0, 8)), horizon=args.horizon, progress=say)
+    safety = tune_safety(spec, train.subset(slice(0, args.tune_paths)), horizon=args.horizon,
+                         grid=(0.0, 0.5, 1.0, 2.0), mip_gap=args.gap, progress=say)
     say(f"safety: k = {safety.k} periods of demand; costs {safety.costs}")
-    planner = f"rolling-horizon-ss:horizon={args.horizon},k={safety.k:g}"
+    planner = f"rolling-horizon-ss:horizon={args.horizon},k={safety.k:g},mip_gap={args.gap:g}"
     policies[planner] = build_policy(spec, planner, lambda: train)
     out = Path(args.out) / spec.name
     hybrids, agents = [], []
     for seed in seeds:
-        say(f"seed {seed}: PPO TuneEnv agent, {args.rl_timesteps} steps")
-        agent = rl.train(rl.TrainConfig(scenario=args.scenario, timesteps=args.rl_timesteps, seed=seed,
-                                        eval_every=max(args.rl_timesteps // 4, 1), eval_paths=50,
-                                        out=str(out / f"rl-seed{seed}"), progress_bar=False))
-        text = f"rl:path={agent.model_path.parent}"
-        policies[text] = build_policy(spec, text, lambda: train)
-        agents.append(text)
+        if seed == seeds[0] and not args.rl_agent:  # one RL agent; the seeds are the hybrid's
+            say(f"seed {seed}: PPO TuneEnv agent, {args.rl_timesteps} steps")
+            agent = rl.train(rl.TrainConfig(scenario=args.scenario, timesteps=args.rl_timesteps, seed=seed,
+                                            eval_every=max(args.rl_timesteps // 4, 1), eval_paths=50,
+                                            out=str(out / f"rl-seed{seed}"), progress_bar=False))
+            text = f"rl:path={agent.model_path.parent}"
+            policies[text] = build_policy(spec, text, lambda: train)
+            agents.append(text)
+        text = f"hybrid-mpc:path={out / f'hybrid-mpc-seed{seed}'}"
+        if args.reuse and (out / f"hybrid-mpc-seed{seed}" / "model.zip").exists():
+            say(f"seed {seed}: hybrid-mpc agent reused from {out}")
+            policies[text] = build_policy(spec, text, lambda: train)
+            hybrids.append(text)
+            continue
         say(f"seed {seed}: hybrid-mpc agent, {args.hybrid_timesteps} steps")
         t0 = time.perf_counter()
         result = train_hybrid(spec, "mpc", timesteps=args.hybrid_timesteps, n_envs=8, seed=seed,
                               out=out / f"hybrid-mpc-seed{seed}", base=safety.safety, horizon=args.horizon,
-                              train_horizon=args.horizon, train_gap=0.05, epoch=13, progress_bar=False)
-        text = f"hybrid-mpc:path={out / f'hybrid-mpc-seed{seed}'}"
+                              train_horizon=args.horizon, train_gap=args.train_gap, mip_gap=args.gap,
+                              epoch=13, progress_bar=False)
         policies[text] = build_policy(spec, text, lambda: train)
         hybrids.append(text)
         curve = [round(c["cost"], 1) for c in result.curve]
         say(f"  trained in {time.perf_counter() - t0:.0f} s; training cost per period by rollout {curve}")
+    for directory in args.rl_agent:
+        text = f"rl:path={directory}"
+        policies[text] = build_policy(spec, text, lambda: train)
+        agents.append(text)
     texts = [*hybrids, planner, "sS", "base-stock", *agents]
     say(f"arena: {len(texts)} policies on {args.paths} test paths (seed {TEST_SEED})")
     results = evaluate(spec, [policies[t] for t in texts], paths=args.paths, seed=TEST_SEED, bound=args.bound)
