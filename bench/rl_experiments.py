@@ -16,8 +16,7 @@ evaluation paths from seeds derived from ``seed``). On those same paths it
 runs every agent, each agent's anchor (the tuned static policy a zero action
 reproduces) and the classical families tuned by ``evaluate`` on
 ``--train-paths`` separate training paths (``sS``, ``base-stock``, and
-``capped-base-stock`` for single-stage lost-sales scenarios; ``capped-base-stock``
-applies to every node here, so it is listed wherever lost sales are).
+``capped-base-stock`` wherever sales are lost).
 
 It prints mean cost per period with its 95% CI, the paired difference against
 the tuned static (s, S) (95% CI; negative means cheaper than (s, S)), each
@@ -240,7 +239,7 @@ def print_report(report: dict[str, Any]) -> None:
               f"(n_envs {c['n_envs']}, epoch {c['epoch']}, {c['parametrisation']}, residual "
               f"{c['residual_scale']}, lr {c['learning_rate']}); held-out {a['held_out_cost']:.4f} vs anchor "
               f"{a['held_out_anchor_cost']:.4f}")
-    head = f"{'policy':<34}{'cost/period (95% CI)':>34}{'vs tuned sS (paired 95% CI)':>36}"
+    head = f"{'policy':<34}{'cost/period (95% CI)':>31}{'vs tuned sS (paired 95% CI)':>31}"
     if opt:
         head += f"{'gap to ' + format(opt, 'g'):>16}"
     print(head)
@@ -248,7 +247,7 @@ def print_report(report: dict[str, Any]) -> None:
         c = row["cost_per_period"]
         line = f"{row['policy']:<34}{c['mean']:>12.4f} [{c['ci95'][0]:.4f}, {c['ci95'][1]:.4f}]"
         d = row.get("diff_vs_sS")
-        line += f"{d['mean']:>+12.4f} [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]" if d else f"{'-':>36}"
+        line += f"{d['mean']:>+12.4f} [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}]" if d else f"{'-':>31}"
         if opt:
             line += f"{row['gap_to_optimum']:>+15.2%}"
         print(line)
@@ -262,7 +261,7 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"rl-{kind} vs tuned sS over {s['seeds']} seed(s): mean {s['mean']:+.4f} per period "
               f"({s['relative']:+.2%})" + (f", across-seed 95% CI [{span[0]:+.4f}, {span[1]:+.4f}]"
                                            if span else "")
-              + f"; every seed's paired CI excludes zero below: {s['all_seeds_exclude_zero']}")
+              + f"; every seed's paired CI entirely below zero: {s['all_seeds_exclude_zero']}")
 
 
 def main(argv: list[str] | None = None) -> None:
