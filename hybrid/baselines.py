@@ -46,7 +46,7 @@ class SafetyResult:
 
 
 def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13, grid: Sequence[float] = GRID,
-                mip_gap: float = 0.01, time_limit: float = 10.0,
+                mip_gap: float = 0.01, time_limit: float = 10.0, max_extensions: int = 3,
                 progress: Callable[[str], None] | None = None) -> SafetyResult:
     """The fixed safety stock (``k`` periods of demand per node) minimising mean cost on ``paths``.
 
@@ -56,6 +56,8 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13, grid: Sequ
     :param grid: values of ``k`` to try (>= 0).
     :param mip_gap: the planner's MIP gap.
     :param time_limit: seconds per solve.
+    :param max_extensions: when the best ``k`` is the largest tried, try twice it, up to this
+        many times (the grid must not cut the baseline short).
     :param progress: called with a message per ``k``.
     :raises SpecError: an empty grid or a negative ``k``.
     """
@@ -66,13 +68,23 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13, grid: Sequ
         raise SpecError("grid", f"needs values >= 0, got {grid}")
     rate = Network(spec).demand_rate
     costs: dict[float, float] = {}
-    for k in grid:
+
+    def cost(k: float) -> float:
         if progress:
             progress(f"rolling horizon with safety {k:g} periods of demand")
         run = simulate(spec, paths, RollingHorizonPolicy(spec, horizon=horizon, safety=k * rate,
                                                          mip_gap=mip_gap, time_limit=time_limit),
                        kpi_flows=False)
-        costs[k] = float(run.total_cost[:, paths.warmup:].mean())
+        return float(run.total_cost[:, paths.warmup:].mean())
+
+    for k in grid:
+        costs[k] = cost(k)
+    top = max(grid)
+    for _ in range(max_extensions):  # the best at the top of the grid: the optimum may lie beyond
+        if min(costs, key=costs.__getitem__) != top:
+            break
+        top = 2 * top if top > 0 else 1.0
+        costs[top] = cost(top)
     best = min(costs, key=costs.__getitem__)
     return SafetyResult(best, best * rate, costs)
 

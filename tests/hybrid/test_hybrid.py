@@ -8,6 +8,7 @@ from hybrid.mpc import MPCSafetyTask
 from milp import RollingHorizonPolicy
 from rl.anchor import Anchor
 from scenarios.errors import SpecError
+from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.simulator import simulate
 from scenarios.spec import load
@@ -44,8 +45,6 @@ def test_actions_move_safety_by_periods_of_demand_and_never_below_zero():
 def test_per_path_safety_needs_the_right_shape():
     spec = load("divergent-1w3r")
     planner = RollingHorizonPolicy(spec, horizon=4)
-    from scenarios.network import Network
-
     planner.reset(Network(spec), 2)
     with pytest.raises(SpecError, match="safety"):
         planner.set_safety(np.zeros((3, 4, 1)))
@@ -116,3 +115,16 @@ def test_hybrid_anchor_moves_around_the_milp_levels(tmp_path):
         plain = train("serial-3", timesteps=64, n_envs=4, eval_every=0, eval_paths=5, anchor_paths=8,
                       out=str(tmp_path / "plain"), progress_bar=False)
         evaluate("serial-3", [f"hybrid-anchor:path={plain.model_path.parent}"], paths=2, periods=4)
+
+
+def test_safety_grid_extends_past_its_top_when_the_best_is_there():
+    from hybrid.baselines import tune_safety
+
+    spec = load("divergent-1w3r")
+    paths = SamplePaths.draw(spec, 2, 10, seed=1)
+    result = tune_safety(spec, paths, horizon=4, grid=(0.0, 0.1), max_extensions=2)
+    assert set(result.costs) >= {0.0, 0.1}
+    if result.k == max(result.costs):  # still rising at the last extension: it stopped at the cap
+        assert len(result.costs) == 4
+    assert result.costs[result.k] == min(result.costs.values())
+    np.testing.assert_allclose(result.safety, result.k * Network(spec).demand_rate)
