@@ -403,11 +403,11 @@ def test_evaluate_bound_reports_a_nonnegative_gap_for_every_policy():
 
 def test_milp_policies_are_known_to_evaluate():
     data = run_json("evaluate", "-s", "serial-3", "-p", "milp-static", "-p",
-                    "rolling-horizon:horizon=3", "--paths", "3", "--periods", "10", "--train-paths", "50",
+                    "rolling-horizon:horizon=5", "--paths", "3", "--periods", "10", "--train-paths", "50",
                     "--json")
     static, rolling = data["results"]
     assert static["family"] == "milp-static" and len(static["params"]["S"]) == 3
-    assert rolling["policy"] == "rolling-horizon:horizon=3" and rolling["cost_per_period"]["mean"] > 0
+    assert rolling["policy"] == "rolling-horizon:horizon=5" and rolling["cost_per_period"]["mean"] > 0
 
 
 @pytest.mark.parametrize("args, field", [(("--env", "hybrid-x"), "--env"),
