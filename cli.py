@@ -459,9 +459,9 @@ def tune(
         from scenarios.spec import load
 
         if env not in ("tune", "direct", "hybrid-mpc", "hybrid-anchor"):
-            raise SpecError("--env", f"must be tune, direct, hybrid-mpc or hybrid-anchor, got {env!r}")
+            raise SpecError("env", f"must be tune, direct, hybrid-mpc or hybrid-anchor, got {env!r}")
         if env.startswith("hybrid") and algo != "ppo":
-            raise SpecError("--algo", f"{env} trains with ppo, got {algo!r}")
+            raise SpecError("algo", f"{env} trains with ppo, got {algo!r}")
         timesteps = timesteps or (1024 if env == "hybrid-mpc" else 200_000)
         _check_positive("timesteps", timesteps)
         _check_positive("paths", paths)
