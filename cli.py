@@ -8,7 +8,6 @@ the field and exit with code 2.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -84,19 +83,10 @@ def _check_positive(name: str, value: int | None) -> None:
         raise SpecError(f"--{name}", f"must be >= 1, got {value}")
 
 
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN/inf become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
-
-
 def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
+    from scenarios.kpis import json_safe
+
+    sys.stdout.write(json.dumps(json_safe(obj), indent=2) + "\n")
 
 
 @scenarios_app.command("list")

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -42,6 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from scenarios.kpis import json_safe
 
 __all__ = ["RUN_COLUMNS", "TRAJECTORY_COLUMNS", "CURVE_COLUMNS", "Store", "run_key"]
 
@@ -208,7 +209,7 @@ class Store:
         row = {name: run.get(name) for name in RUN_COLUMNS}
         for name in _JSON_COLUMNS:
             if row[name] is not None and not isinstance(row[name], str):
-                row[name] = json.dumps(_clean(row[name]), allow_nan=False, default=_json_default)
+                row[name] = json.dumps(json_safe(row[name]), allow_nan=False, default=_json_default)
         if row["created"] is None:
             row["created"] = datetime.now(UTC).replace(tzinfo=None)
         traj = _columns(trajectories, list(TRAJECTORY_COLUMNS), key)
@@ -285,17 +286,6 @@ class Store:
         self.connection.execute(f"COPY (SELECT * FROM {table} ORDER BY ALL) TO '{literal}' "
                                 "(FORMAT PARQUET)")
         return path
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe: NaN and infinities (an empty KPI, a one-path CI) become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Mapping):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 def _json_default(value: Any) -> Any:

@@ -19,14 +19,17 @@ Per path, over the measured periods (after the warm-up):
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from scenarios.simulator import COST_PARTS, Run
 
-__all__ = ["Estimate", "estimate", "kpis", "per_path", "paired_difference", "KPI_NAMES"]
+__all__ = ["json_safe", "Estimate", "estimate", "kpis", "per_path", "paired_difference", "KPI_NAMES"]
 
 KPI_NAMES = ("cost_per_period", "fill_rate", "cycle_service_level", "stockout_frequency",
              "backorders", "lost_sales", "average_inventory", "turnover", "waste", "bullwhip",
@@ -114,3 +117,18 @@ def paired_difference(run: Run, reference: Run) -> Estimate:
     if a.shape != b.shape:
         raise ValueError("paired runs need the same sample paths")
     return estimate(a - b)
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with NaN and infinities (an empty KPI, a one-path CI) as ``None``, recursively.
+
+    >>> json_safe({"mean": float("nan"), "ci95": [1.0, float("inf")]})
+    {'mean': None, 'ci95': [1.0, None]}
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
