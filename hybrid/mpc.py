@@ -104,9 +104,7 @@ class MPCSafetyTask(Task):
             self.planner.reset(self.network, n_paths)
             self._built_for = n_paths
         else:
-            self.planner.stats = []
-            self.planner._plans = [None] * n_paths
-            self.planner._seen = np.zeros((n_paths, 0, self.network.n_demands))
+            self.planner.restart()
         self._levels = np.broadcast_to(self.base, (n_paths, *self.base.shape)).copy()
         self.planner.set_safety(self._levels)
 

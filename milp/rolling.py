@@ -113,6 +113,21 @@ class RollingHorizonPolicy:
         self._plans: list[np.ndarray | None] = [None] * n_paths
         self.stats = []
 
+    def restart(self) -> None:
+        """Begin new episodes on the model and solver already built (for an environment's resets).
+
+        Forgets the plans, the observed demand and the statistics; keeps the persistent
+        model, so a new batch of episodes costs no rebuild. (The solver's warm start then
+        carries over from the last episodes; :meth:`reset` gives a clean start.)
+
+        :raises RuntimeError: :meth:`reset` was never called.
+        """
+        if self.network is None:
+            raise RuntimeError("restart() needs reset() first")
+        self._seen = np.zeros((self.n_paths, 0, self.network.n_demands))
+        self._plans = [None] * self.n_paths
+        self.stats = []
+
     def act(self, state: State, t: int) -> np.ndarray:
         """Orders ``(paths, arcs, skus)``: the first period of each path's plan, net of what is owed."""
         net = self.network
