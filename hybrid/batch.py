@@ -11,6 +11,12 @@ redone and nothing lost.
 Workers only compute; the parent process is the only writer, storing each
 job as it arrives, in one transaction (:meth:`hybrid.store.Store.add`).
 
+Every job runs in a process of its own, on both backends. A worker reused
+across jobs carried state from earlier jobs into the MILP solves: a
+fixed-cost rolling-horizon job cost 378.77 on a reused Ray worker and 379.21
+alone, in a fresh Ray worker and in the local pool. A fresh process per job
+costs a few seconds of imports and makes a job's numbers depend on its key alone.
+
 Backends:
 
 * ``local`` -- a :class:`concurrent.futures.ProcessPoolExecutor` (spawned
@@ -208,9 +214,9 @@ Finished = tuple[Job, dict[str, Any] | None, str | None]
 
 
 def _local(jobs: list[Job], workers: int) -> Iterator[Finished]:
-    """Yield jobs as they finish in a pool of spawned processes (no state inherited from the parent)."""
+    """Yield jobs as they finish, each in a fresh spawned process (see the module notes)."""
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
         pending = {pool.submit(run_job, job): job for job in jobs}
         try:
             while pending:
@@ -229,7 +235,7 @@ def _local(jobs: list[Job], workers: int) -> Iterator[Finished]:
 
 
 def _ray(jobs: list[Job], workers: int | None, address: str | None) -> Iterator[Finished]:
-    """Yield jobs as they finish as Ray tasks (one CPU each)."""
+    """Yield jobs as they finish as Ray tasks (one CPU each), each in a fresh worker (module notes)."""
     try:
         import ray
     except ImportError:
@@ -244,7 +250,7 @@ def _ray(jobs: list[Job], workers: int | None, address: str | None) -> Iterator[
             ray.init(num_cpus=workers, **options)
     pending: dict[Any, Job] = {}
     try:
-        task = ray.remote(num_cpus=1, max_retries=0)(run_job)
+        task = ray.remote(num_cpus=1, max_retries=0, max_calls=1)(run_job)
         pending = {task.remote(job): job for job in jobs}
         while pending:
             (ref,), _ = ray.wait(list(pending), num_returns=1)
