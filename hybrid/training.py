@@ -176,7 +176,7 @@ def train_hybrid(scenario: str | Spec, kind: str = "mpc", *, timesteps: int = 20
                         "normalisation": normalisation if kind == "mpc" else {MODEL_FILE: normalisation}},
         "action": {"size": task.action_size},
         "training": {"kind": kind, "timesteps": int(model.num_timesteps), "train_time_s": elapsed,
-                     "n_envs": n_envs, "seed": seed, "curve": curve,
+                     "n_envs": n_envs, "seed": seed,
                      "history": [{**c, "anchor_cost": anchor.cost_per_period} for c in curve]},
         "versions": versions(),
     }
