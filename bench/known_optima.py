@@ -11,9 +11,14 @@ published optimum.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
-from scenarios import builtin, evaluate
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
+from scenarios import builtin, evaluate  # noqa: E402
 
 
 def main() -> None:
@@ -21,7 +26,10 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=2000)
     parser.add_argument("--train-paths", type=int, default=400)
     parser.add_argument("--seed", type=int, default=1)
+    add_record_option(parser)
     args = parser.parse_args()
+    facts = machine_facts()
+    scenarios = []
     print("| scenario | optimum | policy | tuned parameters | cost / period (95% CI) | gap | tuning s |")
     print("|---|---:|---|---|---:|---:|---:|")
     for name in builtin.names():
@@ -32,14 +40,21 @@ def main() -> None:
             ["echelon-base-stock"] if spec.is_tree else [])
         started = time.perf_counter()
         results = evaluate(spec, families, paths=args.paths, seed=args.seed, train_paths=args.train_paths)
+        rows = []
         for r in results:
             cost = r.kpis["cost_per_period"]
+            rows.append({"policy": r.label, "params": r.params, "cost": cost.to_dict(),
+                         "gap": cost.mean / spec.known_optimum - 1, "tuning_s": r.tuning.seconds})
             params = "; ".join(f"{k}={', '.join(f'{v:.4g}' for v in vs)}" for k, vs in r.params.items())
             print(f"| {name} | {spec.known_optimum:g} | {r.label} | {params} | {cost.mean:.4f} "
                   f"[{cost.low:.4f}, {cost.high:.4f}] | {cost.mean / spec.known_optimum - 1:+.2%} | "
                   f"{r.tuning.seconds:.1f} |")
         print(f"<!-- {name}: {args.paths} test paths x {spec.horizon} periods after {spec.warmup} warm-up, "
               f"seed {args.seed}; {time.perf_counter() - started:.0f} s -->")
+        scenarios.append({"scenario": name, "optimum": spec.known_optimum, "test_paths": args.paths,
+                          "train_paths": args.train_paths, "periods": spec.horizon, "warmup": spec.warmup,
+                          "seed": args.seed, "seconds": time.perf_counter() - started, "rows": rows})
+    write_record(args.record, "known_optima", {"scenarios": scenarios}, started=facts)
 
 
 if __name__ == "__main__":

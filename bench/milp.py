@@ -37,6 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
 from milp import RollingHorizonPolicy  # noqa: E402
 from milp.model import build_model, set_state  # noqa: E402
 from milp.solve import Solver, lp_bound  # noqa: E402
@@ -148,10 +149,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per formulation solve")
+    add_record_option(parser)
     args = parser.parse_args()
+    facts = machine_facts()
     results = {"persistence": persistence(args.quick),
                "formulation": formulation(args.quick, args.time_limit),
                "rolling_at_scale": [at_scale(args.quick, safety) for safety in (0.0, 5.0)]}
+    write_record(args.record, "milp", {"quick": args.quick, "time_limit": args.time_limit, **results},
+                 started=facts)
     if args.json:
         print(json.dumps(results, indent=2))
         return

@@ -206,7 +206,8 @@ def parity(n_paths: int, seed: int, log=print) -> dict:
                                                      "capped": CAPPED})["profit"]
     diff = np.abs(ours - theirs)
     result.update(orgym_mean_profit=theirs.mean(axis=2), max_abs_profit_diff=float(diff.max()),
-                  max_abs_by_scenario={name: float(diff[v].max()) for v, name in enumerate(SCENARIOS)})
+                  max_abs_by_scenario={name: float(diff[v].max()) for v, name in enumerate(SCENARIOS)},
+                  max_abs_by_case=diff.max(axis=2))
     for v, name in enumerate(SCENARIOS):
         for j, z in enumerate(LEVEL_SETS):
             rule = "" if CAPPED[j] else " uncapped"
@@ -278,13 +279,16 @@ def speed(path_counts: tuple[int, ...], episodes: int, seed: int, log=print) -> 
 def main(argv: list[str] | None = None) -> int:
     """Parity, then speed; the last printed line is JSON."""
     sys.path.insert(0, str(ROOT))
+    from bench.record import add_record_option, machine_facts, write_record
     from bench.simulator import machine
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--paths", type=int, default=500, help="parity paths per scenario and level set")
     parser.add_argument("--episodes", type=int, default=200, help="OR-Gym episodes timed")
     parser.add_argument("--seed", type=int, default=0)
+    add_record_option(parser)
     args = parser.parse_args(argv)
+    facts = machine_facts()
     meta = machine()
     print(f"python bench/peers_orgym.py --paths {args.paths} --episodes {args.episodes} --seed {args.seed}"
           f"  --  {meta['date']}, commit {meta['commit']}, {meta['cpus']} CPUs ({meta['processor']}), "
@@ -308,7 +312,32 @@ def main(argv: list[str] | None = None) -> int:
         "date": meta["date"], "commit": meta["commit"],
     }
     print(json.dumps(summary))
+    parity_rows = _parity_rows(result)
+    write_record(args.record, "peers_orgym",
+                 {"summary": summary, "skipped": peer_missing_reason(), "episodes": args.episodes,
+                  "parity": parity_rows, "speed": rows}, started=facts)
     return 0
+
+
+def peer_missing_reason() -> str | None:
+    """Why OR-Gym could not run (``None``: it ran)."""
+    from bench.peers_common import peer_missing
+
+    return peer_missing("or_gym")
+
+
+def _parity_rows(result: dict) -> list[dict]:
+    """One row per scenario and level set: mean profits on both sides and the worst difference."""
+    rows = []
+    for v, name in enumerate(SCENARIOS):
+        for j, z in enumerate(LEVEL_SETS):
+            row = {"scenario": name, "z": z.tolist(), "capped": bool(CAPPED[j]),
+                   "echelon_mean_profit": float(result["echelon_mean_profit"][v, j])}
+            if "orgym_mean_profit" in result:
+                row.update(orgym_mean_profit=float(result["orgym_mean_profit"][v, j]),
+                           max_abs_diff=float(result["max_abs_by_case"][v, j]))
+            rows.append(row)
+    return rows
 
 
 if __name__ == "__main__":

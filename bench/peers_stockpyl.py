@@ -243,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     """Optima parity, tuners, then speed; the last printed line is JSON."""
     sys.path.insert(0, str(ROOT))
     from bench.peers_common import peer_missing, run_peer
+    from bench.record import add_record_option, machine_facts, write_record
     from bench.simulator import machine
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -251,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-paths", type=int, default=200, help="training paths (200 periods each)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-saa", action="store_true", help="skip the SAA program (milp.static)")
+    add_record_option(parser)
     args = parser.parse_args(argv)
+    facts = machine_facts()
     meta = machine()
     print(f"python bench/peers_stockpyl.py --paths {args.paths} --train-paths {args.train_paths} "
           f"--seed {args.seed}{' --no-saa' if args.no_saa else ''}  --  {meta['date']}, commit "
@@ -260,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"stockpyl: {missing}; nothing to compare against")
         print(json.dumps({"max_rel_cost_diff": None, "speedup_1024": None, "skipped": missing}))
+        write_record(args.record, "peers_stockpyl", {"skipped": missing}, started=facts)
         return 0
     instances = json.loads(str(run_peer(Path(__file__), "instances",
                                         {"names": np.array(json.dumps(args.instances))})["json"]))
@@ -283,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         "date": meta["date"], "commit": meta["commit"],
     }
     print(json.dumps(summary))
+    write_record(args.record, "peers_stockpyl",
+                 {"summary": summary, "skipped": None, "paths": args.paths, "train_paths": args.train_paths,
+                  "seed": args.seed, "instances": rows, "speed": speed_rows}, started=facts)
     return 0
 
 

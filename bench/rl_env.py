@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402
 
+from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
 from rl.anchor import make_anchor  # noqa: E402
 from rl.envs import DirectOrderEnv, TuneEnv  # noqa: E402
 from rl.vec_env import BatchedDirectOrderEnv, BatchedTuneEnv  # noqa: E402
@@ -101,13 +102,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None, help="measurements per side (best kept)")
     parser.add_argument("--quick", action="store_true", help="1 and 64 envs, 0.5 s, best of 2")
     parser.add_argument("--json", action="store_true", help="print JSON results only")
+    add_record_option(parser)
     args = parser.parse_args()
+    facts = machine_facts()
     counts = [int(x) for x in (args.envs or ("1,64" if args.quick else "1,64,256")).split(",")]
     seconds = args.seconds or (0.5 if args.quick else 1.5)
     repeats = args.repeats or (2 if args.quick else 3)
     kinds = ["tune", "direct"] if args.env == "both" else [args.env]
     results = [bench(args.scenario, kind, n, args.periods, seconds, repeats)
                for kind in kinds for n in counts]
+    write_record(args.record, "rl_env", {"scenario": args.scenario, "periods": args.periods,
+                                         "seconds_per_measurement": seconds, "repeats": repeats,
+                                         "results": results}, started=facts)
     if args.json:
         print(json.dumps({"python": platform.python_version(), "machine": platform.machine(),
                           "results": results}, indent=2))

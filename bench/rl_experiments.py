@@ -45,6 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
 from rl.anchor import Anchor  # noqa: E402
 from rl.policy import load as load_agent  # noqa: E402
 from rl.training import TrainConfig, train  # noqa: E402
@@ -267,7 +268,8 @@ def print_report(report: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Parse options, run, print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scenario", default="seasonal-grocery")
+    parser.add_argument("--scenario", default="seasonal-grocery",
+                        help="scenario, or several comma-separated (run one after the other)")
     parser.add_argument("--env", choices=["tune", "direct", "both"], default="tune")
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds")
     parser.add_argument("--timesteps", type=int, default=None, help="override the scenario's setting")
@@ -282,7 +284,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="evaluate this saved agent instead of training (repeatable)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny training and evaluation")
     parser.add_argument("--json", action="store_true", help="print the JSON report only")
+    add_record_option(parser)
     args = parser.parse_args(argv)
+    facts = machine_facts()
     args.seeds = [int(s) for s in args.seeds.split(",")]
     args.paths = args.paths or (50 if args.quick else 500)
     args.train_paths = args.train_paths or (32 if args.quick else 200)
@@ -290,11 +294,15 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--test-seed must differ from the training seeds")
     log = (lambda msg: print(msg, file=sys.stderr, flush=True)) if args.json else \
         (lambda msg: print(msg, flush=True))
-    report = run(args, log)
-    if args.json:
-        print(json.dumps(report, indent=2, default=float))
-    else:
-        print_report(report)
+    reports = []
+    for scenario in args.scenario.split(","):
+        report = run(argparse.Namespace(**{**vars(args), "scenario": scenario}), log)
+        reports.append(report)
+        if args.json:
+            print(json.dumps(report, indent=2, default=float))
+        else:
+            print_report(report)
+    write_record(args.record, "rl_experiments", {"runs": reports}, started=facts)
 
 
 if __name__ == "__main__":

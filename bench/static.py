@@ -36,6 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
 from milp.static import optimise_static  # noqa: E402
 from scenarios import builtin  # noqa: E402
 from scenarios.evaluate import train_seed  # noqa: E402
@@ -111,7 +112,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100 training paths, 1000 test paths")
     parser.add_argument("--full-lp", action="store_true", help="also run method='ccp-lp'")
     parser.add_argument("--json", action="store_true", help="print JSON only")
+    add_record_option(parser)
     args = parser.parse_args()
+    facts = machine_facts()
     train_paths, test_paths = (100, 1000) if args.quick else (200, 2000)
     results = []
     for name, family in SCENARIOS.items():
@@ -119,6 +122,7 @@ def main() -> None:
         results.append(out)
         if not args.json:
             print_scenario(out)
+    write_record(args.record, "static", {"results": results}, started=facts)
     if args.json:
         print(json.dumps({"machine": platform.platform(), "python": platform.python_version(),
                           "numpy": np.__version__, "results": results}, indent=2))

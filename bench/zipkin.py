@@ -196,6 +196,7 @@ def tuned(lead_time: int, penalty: float, paths: int, train_paths: int, seed: in
 def main(argv: list[str] | None = None) -> int:
     """Optimal costs by value iteration, then the tuned families; a markdown table and a JSON line."""
     sys.path.insert(0, str(ROOT))
+    from bench.record import add_record_option, machine_facts, write_record
     from bench.simulator import machine
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -205,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-paths", type=int, default=200,
                         help=f"training paths ({TRAIN_PERIODS} periods each)")
     parser.add_argument("--seed", type=int, default=1)
+    add_record_option(parser)
     args = parser.parse_args(argv)
+    facts = machine_facts()
     meta = machine()
     penalties = " ".join(f"{p:g}" for p in args.penalties)
     print(f"python bench/zipkin.py --lead-times {' '.join(map(str, args.lead_times))} --penalties "
@@ -231,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             out.append({"lead_time": L, "penalty": p, "optimum": opt, "policies": rows})
     best = {f"L{o['lead_time']}-p{o['penalty']:g}": min(r["gap"] for r in o["policies"]) for o in out}
     print(json.dumps({"best_gap": best, "date": meta["date"], "commit": meta["commit"]}))
+    write_record(args.record, "zipkin", {"paths": args.paths, "train_paths": args.train_paths,
+                                         "seed": args.seed, "instances": out, "best_gap": best},
+                 started=facts)
     return 0
 
 
