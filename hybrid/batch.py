@@ -185,7 +185,8 @@ def record(key: str, scenario: str, spec: Any, text: str, policy: Any, result: A
     :param test: the test paths.
     :param seed: their seed.
     :param started: ``time.perf_counter()`` when the run began.
-    :return: ``{"run": row, "trajectories": columns, "curves": rows}``.
+    :return: the keyword arguments of :meth:`~hybrid.store.Store.add`: ``run``, ``trajectories``,
+        ``curves`` and ``path_costs``.
     """
     result.label = text
     trajectories = _trajectory(spec, test, policy)
@@ -201,7 +202,9 @@ def record(key: str, scenario: str, spec: Any, text: str, policy: Any, result: A
         "seconds": time.perf_counter() - started, "result": result.to_dict(spec.known_optimum),
         "versions": _versions(),
     }
-    return {"run": _finite(row), "trajectories": trajectories, "curves": _curve(text)}
+    per_path = result.run.total_cost[:, result.run.warmup:].mean(axis=1)
+    return {"run": _finite(row), "trajectories": trajectories, "curves": _curve(text),
+            "path_costs": {"path": list(range(len(per_path))), "cost": per_path.tolist()}}
 
 
 def _finite(row: dict[str, Any]) -> dict[str, Any]:
@@ -308,7 +311,7 @@ def run_batch(batch: Batch, store: Store, *, backend: str = "local", workers: in
         for done, (job, out, error) in enumerate(finished, start=1):
             seconds = 0.0
             if out is not None:
-                store.add(out["run"], out["trajectories"], out["curves"])
+                store.add(**out)
                 summary.stored += 1
                 seconds = out["run"]["seconds"]
             else:

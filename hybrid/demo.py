@@ -105,7 +105,7 @@ def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", path
         for text, result in zip(texts, results, strict=True):
             key = run_key(spec.hash, text, seed, paths, periods)
             row = record(key, spec.name, spec, text, policies[text], result, test, seed, started)
-            store.add(row["run"], row["trajectories"], row["curves"])
+            store.add(**row)
     say("writing the report")
     report = write_report(db, out / "report.html", title=f"echelon demo · {spec.name}")
     return DemoResult(results, db, report, time.perf_counter() - started)

@@ -220,16 +220,16 @@ def _ctx(run: dict[str, Any]) -> tuple[Any, ...]:
     return run.get("scenario_hash"), run["seed"], run["paths"], run["periods"]
 
 
-def _paired(policy: _Policy, best: _Policy, references: dict[tuple[Any, ...], set[str]]) -> None:
+def _paired(policy: _Policy, best: _Policy, path_costs: dict[str, list[float]]) -> None:
     """Set ``policy.diff``: its cost minus the best policy's, on the same sample paths.
 
     Runs are paired when they share scenario content, seed, paths and periods.
-    Where the best policy was the only reference (first policy, stored without
-    ``difference_vs_first``) on those paths, the stored per-path paired
-    differences are pooled; otherwise seed means are paired, with a t interval
-    over seeds.
+    Where both runs stored their cost on each path, the differences are taken
+    path by path and pooled over every shared seed (a t interval over paths);
+    otherwise (files written before path costs were stored) seed means are
+    paired, with a t interval over seeds.
 
-    :param references: per path context, the policies stored without ``difference_vs_first``.
+    :param path_costs: ``key -> cost per path`` (:meth:`hybrid.store.Store.path_costs`).
     """
     mine = {_ctx(r): r for r in policy.runs}
     theirs = {_ctx(r): r for r in best.runs}
@@ -237,10 +237,10 @@ def _paired(policy: _Policy, best: _Policy, references: dict[tuple[Any, ...], se
     if not shared:
         policy.diff, policy.diff_note = None, "not run on the same sample paths as the best"
         return
-    stored = [(mine[c].get("result") or {}).get("difference_vs_first") for c in shared]
-    if all(references.get(c) == {best.name} for c in shared) and all(stored):
-        policy.diff = _pool((d.get("mean"), d.get("ci95"), mine[c]["paths"])
-                            for d, c in zip(stored, shared, strict=True))
+    pairs = [(path_costs.get(mine[c]["key"]), path_costs.get(theirs[c]["key"])) for c in shared]
+    if all(a is not None and b is not None and len(a) == len(b) for a, b in pairs):
+        diffs = [x - y for a, b in pairs for x, y in zip(a, b, strict=True)]
+        policy.diff = _t_interval([d for d in diffs if _finite(d)])
         policy.diff_note = "paired over paths"
         return
     policy.diff = _t_interval([mine[c]["cost_mean"] - theirs[c]["cost_mean"] for c in shared
@@ -267,7 +267,7 @@ class _Scenario:
         return _POLICY_COLOURS[names.index(policy) % len(_POLICY_COLOURS)]
 
 
-def _scenarios(runs: list[dict[str, Any]]) -> list[_Scenario]:
+def _scenarios(runs: list[dict[str, Any]], path_costs: dict[str, list[float]]) -> list[_Scenario]:
     by: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in runs:
         by[r["scenario"]][r["policy"]].append(r)
@@ -275,13 +275,8 @@ def _scenarios(runs: list[dict[str, Any]]) -> list[_Scenario]:
     for scenario in sorted(by):
         policies = [_summarise(name, rs) for name, rs in by[scenario].items()]
         policies.sort(key=lambda p: (not _finite(p.cost.mean), p.cost.mean, p.name))
-        references: dict[tuple[Any, ...], set[str]] = defaultdict(set)
-        for p in policies:
-            for r in p.runs:
-                if "difference_vs_first" not in (r.get("result") or {}):
-                    references[_ctx(r)].add(p.name)
         for p in policies[1:]:
-            _paired(p, policies[0], references)
+            _paired(p, policies[0], path_costs)
         out.append(_Scenario(scenario, policies))
     return out
 
@@ -814,7 +809,7 @@ def _versions(runs: list[dict[str, Any]]) -> str:
 
 def _render(db_path: Path, store: Any, title: str | None) -> str:
     runs = store.runs()
-    scenarios = _scenarios(runs)
+    scenarios = _scenarios(runs, store.path_costs())
     created = [r["created"] for r in runs if r.get("created") is not None]
     when = (f"{min(created):%Y-%m-%d %H:%M} – {max(created):%Y-%m-%d %H:%M} UTC" if created
             else "not recorded")

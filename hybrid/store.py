@@ -21,6 +21,10 @@ Tables (the report reads them; names are a contract):
     first) and node by node: ``on_hand`` at the end of the period,
     ``backlog`` (external demand owed at the node), ``ordered`` (units the
     node ordered from all its suppliers).
+``path_costs``
+    the run's cost per period on each test path (after warm-up): ``path``,
+    ``cost``. Runs on the same scenario, seed, paths and periods share their
+    sample paths, so the report pairs these path by path.
 ``learning_curves``
     for runs of a trained RL agent: its evaluation history (``timesteps``,
     ``cost`` of the agent, ``anchor_cost`` of the policy it learns around).
@@ -44,7 +48,7 @@ import duckdb
 
 from scenarios.kpis import json_safe
 
-__all__ = ["RUN_COLUMNS", "TRAJECTORY_COLUMNS", "CURVE_COLUMNS", "Store", "run_key"]
+__all__ = ["RUN_COLUMNS", "TRAJECTORY_COLUMNS", "CURVE_COLUMNS", "PATH_COST_COLUMNS", "Store", "run_key"]
 
 RUN_COLUMNS: dict[str, str] = {
     "key": "VARCHAR PRIMARY KEY",
@@ -89,7 +93,15 @@ CURVE_COLUMNS: dict[str, str] = {
 }
 """Columns of ``learning_curves``."""
 
-_TABLES = {"runs": RUN_COLUMNS, "trajectories": TRAJECTORY_COLUMNS, "learning_curves": CURVE_COLUMNS}
+PATH_COST_COLUMNS: dict[str, str] = {
+    "key": "VARCHAR NOT NULL",
+    "path": "INTEGER",
+    "cost": "DOUBLE",
+}
+"""Columns of ``path_costs``."""
+
+_TABLES = {"runs": RUN_COLUMNS, "trajectories": TRAJECTORY_COLUMNS, "learning_curves": CURVE_COLUMNS,
+           "path_costs": PATH_COST_COLUMNS}
 _JSON_COLUMNS = ("result", "versions")
 
 Rows = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]]
@@ -187,8 +199,8 @@ class Store:
 
     # ------------------------------------------------------------------ writing
     def add(self, run: Mapping[str, Any], trajectories: Rows | None = None,
-            curves: Rows | None = None) -> bool:
-        """Store one run with its trajectory and learning-curve rows, all or nothing.
+            curves: Rows | None = None, path_costs: Rows | None = None) -> bool:
+        """Store one run with its trajectory, learning-curve and path-cost rows, all or nothing.
 
         :param run: a row of ``runs``; ``key`` is required, ``result`` and
             ``versions`` may be dicts (stored as JSON), ``created`` defaults to
@@ -196,6 +208,7 @@ class Store:
         :param trajectories: rows of ``trajectories`` without ``key``, as a list
             of dicts or a dict of columns.
         :param curves: rows of ``learning_curves`` without ``key``, likewise.
+        :param path_costs: rows of ``path_costs`` without ``key``, likewise.
         :return: ``True`` if stored, ``False`` if the key was already there
             (nothing is written then).
         :raises ValueError: no key, an unknown column or ragged columns.
@@ -214,12 +227,13 @@ class Store:
             row["created"] = datetime.now(UTC).replace(tzinfo=None)
         traj = _columns(trajectories, list(TRAJECTORY_COLUMNS), key)
         curve = _columns(curves, list(CURVE_COLUMNS), key)
+        per_path = _columns(path_costs, list(PATH_COST_COLUMNS), key)
         with self._transaction() as con:
             if con.execute("SELECT 1 FROM runs WHERE key = ?", [key]).fetchone():
                 return False
             con.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                         list(row.values()))
-            for table, cols in (("trajectories", traj), ("learning_curves", curve)):
+            for table, cols in (("trajectories", traj), ("learning_curves", curve), ("path_costs", per_path)):
                 if cols:
                     # one statement for all rows: lists in, unnest side by side
                     select = ", ".join(f"unnest(?::{_TABLES[table][c].split()[0]}[])" for c in cols)
@@ -272,11 +286,24 @@ class Store:
         """The learning-curve rows of run ``key`` by timesteps (empty unless an RL agent ran)."""
         return self._dicts("SELECT * FROM learning_curves WHERE key = ? ORDER BY timesteps", [key])
 
+    def path_costs(self) -> dict[str, list[float]]:
+        """Every run's cost per period on each test path, ``key -> [cost of path 0, 1, ...]``.
+
+        Runs stored without them (older files) are absent.
+        """
+        out: dict[str, list[float]] = {}
+        if "path_costs" not in {t for (t,) in self.connection.execute("SHOW TABLES").fetchall()}:
+            return out
+        rows = self.connection.execute("SELECT key, cost FROM path_costs ORDER BY key, path").fetchall()
+        for key, cost in rows:
+            out.setdefault(key, []).append(cost)
+        return out
+
     def export(self, path: str | Path, table: str = "runs") -> Path:
         """Write ``table`` to a Parquet file with DuckDB's own writer (no pyarrow needed).
 
         :param path: the Parquet file to write (overwritten).
-        :param table: ``runs``, ``trajectories`` or ``learning_curves``.
+        :param table: ``runs``, ``trajectories``, ``learning_curves`` or ``path_costs``.
         :return: the path written.
         """
         if table not in _TABLES:

@@ -22,16 +22,13 @@ PARTS = ("holding", "shortage", "ordering", "fixed", "revenue")
 DATA_URI = re.compile(r'data:image/png;base64,[A-Za-z0-9+/=]+')
 
 
-def _result(policy: str, costs: np.ndarray, fill: float, *, bound: float | None,
-            diff: np.ndarray | None) -> dict:
+def _result(policy: str, costs: np.ndarray, fill: float, *, bound: float | None) -> dict:
     est = estimate(costs).to_dict()
     share = np.array([0.3, 0.3, 0.3, 0.2, 0.1])
     out = {"policy": policy, "family": policy.split(":")[0], "params": {"S": [10.0, 20.0]},
            "cost_per_period": est, "fill_rate": estimate(np.full(len(costs), fill)
                                                          + np.linspace(-0.01, 0.01, len(costs))).to_dict(),
            "cost_parts": {p: estimate(costs * s).to_dict() for p, s in zip(PARTS, share, strict=True)}}
-    if diff is not None:
-        out["difference_vs_first"] = estimate(diff).to_dict()
     if bound is not None:
         out["gap_to_bound"] = {"absolute": estimate(costs - bound).to_dict(),
                                "relative": float(costs.mean() / bound - 1)}
@@ -39,18 +36,15 @@ def _result(policy: str, costs: np.ndarray, fill: float, *, bound: float | None,
 
 
 def _fill(db: Path, scenario: str, policies: dict[str, float], seeds: list[int], *, bound: float | None,
-          trajectories: bool, curves: str | None = None, paths: int = 30) -> None:
-    """Store one run per policy and seed; the first policy is each evaluation's reference."""
+          trajectories: bool, curves: str | None = None, paths: int = 30, path_costs: bool = True) -> None:
+    """Store one run per policy and seed (with its cost per path unless ``path_costs`` is false)."""
     with Store(db) as store:
         for seed in seeds:
             rng = np.random.default_rng(seed)
             common = rng.normal(0, 5, paths)  # common random numbers: shared by every policy
-            first = None
             for policy, level in policies.items():
                 costs = level + common + rng.normal(0, 1, paths)
-                diff = None if first is None else costs - first
-                first = costs if first is None else first
-                result = _result(policy, costs, 0.9 + level / 1e4, bound=bound, diff=diff)
+                result = _result(policy, costs, 0.9 + level / 1e4, bound=bound)
                 key = run_key(scenario, policy, seed, paths, 20)
                 traj = None
                 if trajectories:
@@ -70,7 +64,8 @@ def _fill(db: Path, scenario: str, policies: dict[str, float], seeds: list[int],
                            "fill_rate": result["fill_rate"]["mean"],
                            "bound_mean": bound, "gap_to_bound": (result.get("gap_to_bound") or {})
                            .get("relative"), "seconds": 1.5, "result": result,
-                           "versions": {"echelon": "0.1.0"}}, traj, curve)
+                           "versions": {"echelon": "0.1.0"}}, traj, curve,
+                          {"path": list(range(paths)), "cost": costs.tolist()} if path_costs else None)
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +73,8 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("report") / "results.duckdb"
     _fill(path, "alpha", {"rolling-horizon:horizon=8": 90.0, "sS": 100.0, "rl:path=runs/x": 95.0},
           [0, 1], bound=60.0, trajectories=True, curves="rl:path=runs/x")
-    _fill(path, "beta", {"sQ": 55.0, "base-stock": 50.0}, [3], bound=None, trajectories=False)
+    _fill(path, "beta", {"sQ": 55.0, "base-stock": 50.0}, [3], bound=None, trajectories=False,
+          path_costs=False)
     return path
 
 
@@ -102,7 +98,7 @@ def test_report_has_the_tables_with_every_policy(page: str) -> None:
     for name in ("base-stock", "sQ"):
         assert f'<span class="policy">{name}</span>' in tables[1]
     assert "Test &lt;page&gt;" in page  # titles are escaped
-    # alpha: the cheapest was the reference, its per-path differences are stored; beta: it was not
+    # alpha: costs per path stored, paired path by path; beta: not stored, one seed gives no interval
     assert tables[0].index("rolling-horizon:horizon=8") < tables[0].index("rl:path=runs/x")
     assert tables[0].count('title="paired over paths"') == 2
     assert 'title="one seed: no interval"' in tables[1]
@@ -184,3 +180,19 @@ def test_runs_with_only_the_required_columns(tmp_path: Path) -> None:
     page = write_report(db, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "No cost parts stored." in page and "No fill rate stored." in page
     assert "No hindsight bound was computed" in page
+
+
+def test_paired_difference_is_path_by_path_over_every_seed(db: Path) -> None:
+    from hybrid.report import _scenarios
+
+    with Store(db, read_only=True) as store:
+        runs, per_path = store.runs(), store.path_costs()
+        alpha = next(sc for sc in _scenarios(runs, per_path) if sc.name == "alpha")
+    best, sS = alpha.best, next(p for p in alpha.policies if p.name == "sS")
+    diffs = np.concatenate([np.subtract(per_path[a["key"]], per_path[b["key"]])
+                            for a in sorted(sS.runs, key=lambda r: r["seed"])
+                            for b in best.runs if b["seed"] == a["seed"]])
+    expected = estimate(diffs)
+    assert len(diffs) == 60 and sS.diff_note == "paired over paths"
+    assert sS.diff.mean == pytest.approx(expected.mean)
+    assert (sS.diff.low, sS.diff.high) == pytest.approx((expected.low, expected.high))
