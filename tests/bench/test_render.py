@@ -1,0 +1,152 @@
+"""bench/render.py: only the marked regions of BENCHMARKS.md change, and only from result files."""
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_render():
+    spec = importlib.util.spec_from_file_location("bench_render", ROOT / "bench" / "render.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+render = _load_render()
+
+MACHINE = {"date": "2026-01-02 03:04 UTC", "commit": "abc1234", "nproc": 2, "cpu": "Test CPU",
+           "arch": "x86_64", "python": "3.11.7", "numpy": "2.4.6", "load_average": [1.0, 1.0, 1.0],
+           "load_average_end": [2.0, 1.0, 1.0]}
+
+
+def _simulator_record() -> dict:
+    row = {"scenario": "divergent-1w3r", "paths": 64, "periods": 120, "nodes": 4, "skus": 1,
+           "batched_s": 0.0171, "reference_paths_timed": 64, "batched_node_periods_per_s": 1.79e6,
+           "reference_node_periods_per_s": 1.383e5, "ratio": 13.04, "ratio_cpu": 12.8}
+    return {"name": "simulator", "command": "python bench/simulator.py --quick", "machine": MACHINE,
+            "seconds": 12.3, "data": {"settings": {}, "results": [row]}}
+
+
+def _known_optima_record() -> dict:
+    rows = [{"policy": "base-stock", "params": {"S": [19.0]}, "cost": {"mean": 6.3118, "ci95": [6.30, 6.32]},
+             "gap": 6.3118 / 6.0936 - 1, "tuning_s": 1.0},
+            {"policy": "capped-base-stock", "params": {"S": [19.0], "r": [6.0]},
+             "cost": {"mean": 6.1157, "ci95": [6.106, 6.125]}, "gap": 6.1157 / 6.0936 - 1, "tuning_s": 3.0}]
+    scenario = {"scenario": "lost-sales-poisson", "optimum": 6.0936, "test_paths": 100, "train_paths": 20,
+                "periods": 1000, "warmup": 50, "seed": 1, "seconds": 5.0, "rows": rows}
+    return {"name": "known_optima", "command": "python bench/known_optima.py --paths 100", "machine": MACHINE,
+            "seconds": 5.0, "data": {"scenarios": [scenario]}}
+
+
+DOC = """# Title
+
+Prose before, with a number 47.67 that must stay.
+
+<!-- bench:simulator -->
+| old | table |
+|---|---|
+| 1 | 2 |
+<!-- /bench:simulator -->
+
+Prose between.
+
+- a list item:
+
+  <!-- bench:known-optima -->
+  | old indented table |
+  <!-- /bench:known-optima -->
+
+<!-- bench:zipkin -->
+| zipkin | hand-written |
+<!-- /bench:zipkin -->
+
+Prose after.
+"""
+
+
+def _outside(text: str) -> str:
+    """The text with every marked region's body removed (markers kept)."""
+    return render.MARKER.sub(lambda m: f"{m['indent']}<!-- bench:{m['name']} -->", text)
+
+
+def test_only_marked_regions_change_and_prose_is_kept():
+    records = {"simulator": _simulator_record()}
+    new = render.render_text(DOC, records, log=lambda m: None)
+    assert _outside(new) == _outside(DOC)
+    assert "Prose before, with a number 47.67 that must stay." in new
+    assert "| old | table |" not in new
+    assert "| divergent-1w3r | 64 | 4 x 1 | 0.0171 | 1.79 M | 138.3 k (64) | 13.0x | 12.8x |" in new
+
+
+def test_a_region_without_its_result_file_is_left_as_it_is():
+    messages = []
+    new = render.render_text(DOC, {"simulator": _simulator_record()}, log=messages.append)
+    assert "<!-- bench:zipkin -->\n| zipkin | hand-written |\n<!-- /bench:zipkin -->" in new
+    assert "  <!-- bench:known-optima -->\n  | old indented table |\n  <!-- /bench:known-optima -->" in new
+    assert any("'zipkin' left as it is" in m and "zipkin.json" in m for m in messages)
+
+
+def test_the_stamp_names_command_date_commit_and_machine():
+    new = render.render_text(DOC, {"simulator": _simulator_record()}, log=lambda m: None)
+    line = next(x for x in new.splitlines() if "`python bench/simulator.py --quick`" in x)
+    for part in ("2026-01-02 03:04 UTC", "commit abc1234", "2 CPUs (Test CPU, x86_64)", "numpy 2.4.6",
+                 "12 s", "bench/results/simulator.json"):
+        assert part in line
+
+
+def test_an_indented_region_stays_indented():
+    new = render.render_text(DOC, {"known_optima": _known_optima_record()}, log=lambda m: None)
+    region = new[new.index("  <!-- bench:known-optima -->"):new.index("<!-- /bench:known-optima -->")]
+    body = [line for line in region.splitlines()[1:] if line]
+    assert body and all(line.startswith("  ") for line in body)
+    assert "  | lost-sales-poisson | 6.0936 | capped-base-stock | S=19; r=6 | 6.1157 [6.1060, 6.1250] " \
+           "| +0.36% | 3.0 |" in region
+
+
+def test_rendering_twice_gives_the_same_text():
+    records = {"simulator": _simulator_record(), "known_optima": _known_optima_record()}
+    once = render.render_text(DOC, records, log=lambda m: None)
+    assert render.render_text(once, records, log=lambda m: None) == once
+
+
+def test_layers_say_not_run_without_results_and_use_hybrid_results(tmp_path):
+    doc = "<!-- bench:layers -->\nold\n<!-- /bench:layers -->\n"
+    records = {"known_optima": _known_optima_record()}
+    new = render.render_text(doc, records, log=lambda m: None)
+    row = next(x for x in new.splitlines() if x.startswith("| lost-sales-poisson"))
+    assert "capped-base-stock 6.116 [6.106, 6.125] (+0.36%)" in row
+    assert row.count("not run") == 3
+    records["hybrid-lost-sales-poisson"] = {
+        "scenario": "lost-sales-poisson", "date": "2026-01-02 05:00 UTC", "args": {"paths": 20},
+        "results": [
+            {"policy": "hybrid-mpc:path=runs/x/hybrid-mpc-seed0", "cost": {"mean": 6.2, "ci95": [6.1, 6.3]}},
+            {"policy": "sS", "cost": {"mean": 6.3, "ci95": [6.2, 6.4]}}]}
+    new = render.render_text(doc, records, log=lambda m: None)
+    row = next(x for x in new.splitlines() if x.startswith("| lost-sales-poisson"))
+    assert "hybrid-mpc seed 0 6.200 [6.100, 6.300] (+1.75%)" in row
+    assert "sS 6.3" not in row
+
+
+def test_render_reads_result_files_and_rewrites_the_doc(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "simulator.json").write_text(json.dumps(_simulator_record()))
+    (results / "broken.json").write_text("{not json")
+    doc = tmp_path / "BENCHMARKS.md"
+    doc.write_text(DOC)
+    assert render.render(doc, results, log=lambda m: None)
+    text = doc.read_text()
+    assert "13.0x" in text and "| zipkin | hand-written |" in text
+    assert not render.render(doc, results, log=lambda m: None)  # nothing new: unchanged
+
+
+@pytest.mark.parametrize("name", sorted(render.REGIONS))
+def test_every_marker_in_benchmarks_md_has_a_maker(name):
+    text = (ROOT / "BENCHMARKS.md").read_text()
+    assert f"<!-- bench:{name} -->" in text and f"<!-- /bench:{name} -->" in text
