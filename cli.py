@@ -506,7 +506,7 @@ def _train_hybrid(spec: Any, env: str, timesteps: int, seed: int, horizon: int, 
         train = SamplePaths.draw(spec, 8, None, seed=train_seed(seed))
         tuned = tune_safety(spec, train, horizon=horizon, progress=progress)
         base = tuned.safety
-        baselines = [f"rolling-horizon-ss:horizon={horizon},k={tuned.k:g}"]
+        baselines = [f"rolling-horizon-ss:horizon={horizon},k={tuned.text}"]
     else:
         baselines = ["milp-static"]
     result = train_hybrid(spec, env.removeprefix("hybrid-"), timesteps=timesteps, seed=seed, out=out,

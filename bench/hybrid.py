@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 import rl  # noqa: E402
 from hybrid.arena import evaluate, register_all  # noqa: E402
-from hybrid.baselines import tune_safety  # noqa: E402
+from hybrid.baselines import k_text, tune_safety, two_level_grid  # noqa: E402
 from hybrid.training import train_hybrid  # noqa: E402
 from scenarios.evaluate import train_seed  # noqa: E402
 from scenarios.kpis import estimate  # noqa: E402
@@ -47,6 +47,11 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=0.01, help="MIP gap of the deployed planners")
     parser.add_argument("--train-gap", type=float, default=0.05, help="MIP gap while training hybrid-mpc")
     parser.add_argument("--tune-paths", type=int, default=8, help="training paths for the safety grid")
+    parser.add_argument("--two-level", action="store_true",
+                        help="also tune the safety stock with one multiple at the stores and one upstream")
+    parser.add_argument("--epoch", type=int, default=13, help="periods per hybrid agent step")
+    parser.add_argument("--residual-scale", type=float, default=2.0,
+                        help="largest safety move of the hybrid agent, in periods of mean demand")
     parser.add_argument("--rl-timesteps", type=int, default=30_000)
     parser.add_argument("--bound", action="store_true", help="hindsight bound on the test paths")
     parser.add_argument("--quick", action="store_true")
@@ -66,9 +71,11 @@ def main() -> None:
     say(f"{spec.name}: tuning sS, base-stock and the planner's safety stock (H = {args.horizon})")
     policies = {t: build_policy(spec, t, lambda: train) for t in ("sS", "base-stock")}
     safety = tune_safety(spec, train.subset(slice(0, args.tune_paths)), horizon=args.horizon,
-                         grid=(0.0, 0.5, 1.0, 2.0), mip_gap=args.gap, progress=say)
-    say(f"safety: k = {safety.k} periods of demand; costs {safety.costs}")
-    planner = f"rolling-horizon-ss:horizon={args.horizon},k={safety.k:g},mip_gap={args.gap:g}"
+                         grid=[0.0, 0.5, 1.0, 2.0, *(two_level_grid(spec) if args.two_level else [])],
+                         mip_gap=args.gap, progress=say)
+    say(f"safety: k = {safety.text} periods of demand; costs "
+        + ", ".join(f"{k_text(k)}: {c:.2f}" for k, c in safety.costs.items()))
+    planner = f"rolling-horizon-ss:horizon={args.horizon},k={safety.text},mip_gap={args.gap:g}"
     policies[planner] = build_policy(spec, planner, lambda: train)
     out = Path(args.out) / spec.name
     hybrids, agents = [], []
@@ -92,7 +99,7 @@ def main() -> None:
         result = train_hybrid(spec, "mpc", timesteps=args.hybrid_timesteps, n_envs=8, seed=seed,
                               out=out / f"hybrid-mpc-seed{seed}", base=safety.safety, horizon=args.horizon,
                               train_horizon=args.horizon, train_gap=args.train_gap, mip_gap=args.gap,
-                              epoch=13, progress_bar=False)
+                              epoch=args.epoch, residual_scale=args.residual_scale, progress_bar=False)
         policies[text] = build_policy(spec, text, lambda: train)
         hybrids.append(text)
         curve = [round(c["cost"], 1) for c in result.curve]
@@ -124,7 +131,8 @@ def main() -> None:
         pooled[t] = estimate(diff).to_dict()
         print(f"  {t:58s} minus hybrid-mpc (mean over {len(hybrids)} seeds): {estimate(diff)}")
     record = {"scenario": spec.name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "args": vars(args), "safety_k": safety.k, "safety_costs": safety.costs, "results": rows,
+              "args": vars(args), "safety_k": safety.text,
+              "safety_costs": {k_text(k): c for k, c in safety.costs.items()}, "results": rows,
               "pooled_vs_hybrid": pooled, "seconds": time.perf_counter() - started}
     path = Path(__file__).parent / "results" / f"hybrid-{spec.name}.json"
     path.parent.mkdir(exist_ok=True)

@@ -82,7 +82,7 @@ def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", path
     say("tuning the planner's fixed safety stock on 8 training paths")
     safety = tune_safety(spec, train.subset(slice(0, 8)), horizon=horizon, grid=(0.0, 0.5, 1.0, 2.0),
                          progress=say)
-    planner_text = f"rolling-horizon-ss:horizon={horizon},k={safety.k:g}"
+    planner_text = f"rolling-horizon-ss:horizon={horizon},k={safety.text}"
     say(f"training the RL agent ({rl_timesteps} steps)")
     agent = rl.train(rl.TrainConfig(scenario=scenario, timesteps=rl_timesteps, seed=seed,
                                     eval_every=max(rl_timesteps // 4, 1), eval_paths=50,

@@ -10,6 +10,7 @@ from rl.anchor import Anchor
 from scenarios.errors import SpecError
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
+from scenarios.policies import build_policy
 from scenarios.simulator import simulate
 from scenarios.spec import load
 
@@ -128,3 +129,23 @@ def test_safety_grid_extends_past_its_top_when_the_best_is_there():
         assert len(result.costs) == 4
     assert result.costs[result.k] == min(result.costs.values())
     np.testing.assert_allclose(result.safety, result.k * Network(spec).demand_rate)
+
+
+def test_safety_grid_takes_one_multiple_per_node_and_the_policy_text_too():
+    from hybrid.baselines import tune_safety, two_level_grid
+
+    spec = load("divergent-1w3r")
+    rate = Network(spec).demand_rate
+    paths = SamplePaths.draw(spec, 2, 10, seed=1)
+    grid = two_level_grid(spec, (0.0,), (0.0, 0.2))
+    assert grid == [(0.0, 0.0, 0.0, 0.0), (0.0, 0.2, 0.2, 0.2)]
+    result = tune_safety(spec, paths, horizon=4, grid=[0.1, *grid], max_extensions=1)
+    assert {0.1, *grid} <= set(result.costs) and result.costs[result.k] == min(result.costs.values())
+    k = np.broadcast_to(np.asarray(result.k), (4,))
+    np.testing.assert_allclose(result.safety, k[:, None] * rate)
+    policy = build_policy(spec, f"rolling-horizon-ss:horizon=4,k={result.text}", lambda: paths)
+    np.testing.assert_allclose(policy._expand_safety(Network(spec)), result.safety)
+    with pytest.raises(SpecError, match="policy.k"):
+        build_policy(spec, "rolling-horizon-ss:k=0,1", lambda: paths)
+    with pytest.raises(SpecError, match="grid"):
+        tune_safety(spec, paths, grid=[(0.0, 1.0)])
