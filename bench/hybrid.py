@@ -49,6 +49,8 @@ def main() -> None:
     parser.add_argument("--tune-paths", type=int, default=8, help="training paths for the safety grid")
     parser.add_argument("--two-level", action="store_true",
                         help="also tune the safety stock with one multiple at the stores and one upstream")
+    parser.add_argument("--relative-reward", action="store_true",
+                        help="train hybrid-mpc on its cost relative to the (s,S) anchor on the same paths")
     parser.add_argument("--epoch", type=int, default=13, help="periods per hybrid agent step")
     parser.add_argument("--residual-scale", type=float, default=2.0,
                         help="largest safety move of the hybrid agent, in periods of mean demand")
@@ -99,7 +101,8 @@ def main() -> None:
         result = train_hybrid(spec, "mpc", timesteps=args.hybrid_timesteps, n_envs=8, seed=seed,
                               out=out / f"hybrid-mpc-seed{seed}", base=safety.safety, horizon=args.horizon,
                               train_horizon=args.horizon, train_gap=args.train_gap, mip_gap=args.gap,
-                              epoch=args.epoch, residual_scale=args.residual_scale, progress_bar=False)
+                              epoch=args.epoch, residual_scale=args.residual_scale,
+                              relative_reward=args.relative_reward, progress_bar=False)
         policies[text] = build_policy(spec, text, lambda: train)
         hybrids.append(text)
         curve = [round(c["cost"], 1) for c in result.curve]

@@ -65,13 +65,17 @@ class MPCSafetyTask(Task):
     :param anchor_paths: training paths for tuning the anchor.
     :param anchor_seed: their seed.
     :param time_feature: observe ``t / T``.
+    :param relative_reward: reward the cost of the (cheap, static) anchor over the same
+        periods of the same path minus the planner's (:class:`rl.tasks.Task`): a control
+        variate that takes most of the demand noise out of the reward.
     """
 
     def __init__(self, spec: Spec, *, anchor: Anchor | None = None, base: float | np.ndarray = 0.0,
                  residual_scale: float = 2.0, epoch: int = 13, horizon: int = 13, mip_gap: float = 0.01,
                  time_limit: float = 10.0, distribution: ScenarioDistribution | None = None,
                  periods: int | None = None, warmup: int | None = None, window: int | None = None,
-                 anchor_paths: int = 64, anchor_seed: int = 0, time_feature: bool = True) -> None:
+                 anchor_paths: int = 64, anchor_seed: int = 0, time_feature: bool = True,
+                 relative_reward: bool = False) -> None:
         from milp import RollingHorizonPolicy
 
         if not (np.isfinite(residual_scale) and residual_scale > 0):
@@ -80,7 +84,7 @@ class MPCSafetyTask(Task):
                          periods=periods, warmup=warmup, periods_per_step=epoch,
                          window=epoch if window is None else window, fill_target=None, fill_weight=0.0,
                          anchor_paths=anchor_paths, anchor_seed=anchor_seed, param_names=("safety",),
-                         time_feature=time_feature)
+                         time_feature=time_feature, relative_reward=relative_reward)
         self.epoch, self.residual_scale = self.periods_per_step, float(residual_scale)
         self.planner = RollingHorizonPolicy(self.spec, horizon=horizon, safety=base, mip_gap=mip_gap,
                                             time_limit=time_limit)
@@ -123,7 +127,7 @@ class MPCSafetyTask(Task):
         return {"base": self.base.tolist(), "residual_scale": self.residual_scale, "epoch": self.epoch,
                 "horizon": self.planner.horizon, "mip_gap": self.planner.mip_gap,
                 "time_limit": self.planner.time_limit, "periods": self.periods, "warmup": self.warmup,
-                "window": self.observer.window}
+                "window": self.observer.window, "relative_reward": self.relative_reward}
 
 
 class HybridMPCPolicy:

@@ -86,7 +86,8 @@ def train_hybrid(scenario: str | Spec, kind: str = "mpc", *, timesteps: int = 20
                  mip_gap: float = 0.01, train_gap: float = 0.05, time_limit: float = 2.0,
                  anchor: Anchor | None = None, anchor_paths: int = 64, learning_rate: float = 3e-4,
                  n_steps: int | None = None, batch_size: int = 64, n_epochs: int = 10,
-                 log_std_init: float = -1.0, progress_bar: bool = True) -> HybridResult:
+                 log_std_init: float = -1.0, relative_reward: bool = False,
+                 progress_bar: bool = True) -> HybridResult:
     """Train a hybrid agent with PPO and save it.
 
     :param scenario: a built-in name, TOML path or spec.
@@ -111,6 +112,8 @@ def train_hybrid(scenario: str | Spec, kind: str = "mpc", *, timesteps: int = 20
     :param batch_size: PPO minibatch.
     :param n_epochs: PPO passes per rollout.
     :param log_std_init: initial log standard deviation of the actions.
+    :param relative_reward: ``mpc``: reward relative to the anchor run alongside on the same
+        paths (see :class:`hybrid.mpc.MPCSafetyTask`).
     :param progress_bar: SB3's progress bar.
     :raises SpecError: a bad kind, scenario or option.
     """
@@ -132,7 +135,7 @@ def train_hybrid(scenario: str | Spec, kind: str = "mpc", *, timesteps: int = 20
 
         task = MPCSafetyTask(spec, anchor=anchor, base=np.asarray(base, dtype=float),
                              residual_scale=residual_scale, epoch=epoch, horizon=train_horizon,
-                             mip_gap=train_gap, time_limit=time_limit)
+                             mip_gap=train_gap, time_limit=time_limit, relative_reward=relative_reward)
         options = task.options()
     else:
         task = TuneTask(spec, anchor=anchor, epoch=epoch, parametrisation="sS", residual_scale=residual_scale)
@@ -149,12 +152,18 @@ def train_hybrid(scenario: str | Spec, kind: str = "mpc", *, timesteps: int = 20
     scale = task.cost_scale
 
     class Curve(BaseCallback):
-        """After each rollout: mean cost per period of the training episodes that finished in it."""
+        """After each rollout: mean cost per period of the training episodes that finished in it.
+
+        With a relative reward an episode's return is the anchor's cost on its path minus the
+        agent's, so the curve shows the anchor's expected cost minus that saving.
+        """
 
         def _on_rollout_end(self) -> None:
             episodes = list(self.model.ep_info_buffer)[-n_envs:]
             if episodes:
-                per_period = [-e["r"] * scale * task.periods_per_step / task.n_periods for e in episodes]
+                offset = anchor.cost_per_period if relative_reward else 0.0
+                per_period = [offset - e["r"] * scale * task.periods_per_step / task.n_periods
+                              for e in episodes]
                 curve.append({"timesteps": int(self.num_timesteps), "cost": float(np.mean(per_period))})
 
         def _on_step(self) -> bool:

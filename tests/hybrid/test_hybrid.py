@@ -43,6 +43,24 @@ def test_actions_move_safety_by_periods_of_demand_and_never_below_zero():
         MPCSafetyTask(spec, anchor=ANCHOR, residual_scale=0.0, horizon=4)
 
 
+def test_relative_reward_is_the_anchor_cost_minus_the_planner_cost_on_the_same_path():
+    spec = load("divergent-1w3r")
+    task = MPCSafetyTask(spec, anchor=ANCHOR, base=1.0, epoch=3, horizon=4, periods=6, warmup=0,
+                         relative_reward=True)
+    paths = SamplePaths.draw(spec, 2, 6, seed=5, warmup=0)
+    task.start(paths)
+    diff = np.zeros(2)
+    done = False
+    while not done:
+        _, reward, done, info = task.step(np.zeros((2, task.action_size)))
+        np.testing.assert_allclose(reward, (info["anchor_cost"] - info["cost"]) / (task.cost_scale * 3))
+        diff += info["anchor_cost"] - info["cost"]
+    anchor_run = simulate(spec, paths, ANCHOR.policy())
+    planner_run = simulate(spec, paths, RollingHorizonPolicy(spec, horizon=4, safety=1.0))
+    np.testing.assert_allclose(diff, anchor_run.total_cost.sum(axis=1) - planner_run.total_cost.sum(axis=1),
+                               rtol=1e-9, atol=1e-9)
+
+
 def test_per_path_safety_needs_the_right_shape():
     spec = load("divergent-1w3r")
     planner = RollingHorizonPolicy(spec, horizon=4)
