@@ -37,7 +37,10 @@ Lost sales are not in the State, so they are estimated: demand in excess of
 the stock seen at the previous decision point. For ``order-first`` timing at a
 node that ships nothing onward and receives nothing with lead time 0 (every
 demand node of the built-ins) that stock is exactly what demand meets, and the
-estimate is exact.
+estimate is exact. With ``orgym`` timing the policy decides before the
+period's arrivals, which are then received before demand: the stock demand
+meets is the stock seen plus the pipeline slot arriving in that period (exact
+for a node that ships nothing onward, as OR-Gym's retailer).
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ class Observer:
         self._arc_scale = self._level_scale[net.customer]  # (E, K)
         self._seasons = sorted({d.process.seasonality.period for d in spec.demands
                                 if d.process.seasonality is not None})
-        self._order_first = spec.timing == "order-first"
+        self._order_first = spec.timing in ("order-first", "orgym")  # no demand seen at period 0
+        self._arrivals_after = spec.timing == "orgym"  # the period's arrivals come after the decision
         self._initial = net.initial_inventory[net.demand_node, net.demand_sku]  # (D,)
         # Age buckets that run out soon (bucket 0 expires first); none without perishables.
         self._expiring = min(EXPIRY_HORIZON, net.ages) if net.perishable.any() else 0
@@ -141,6 +145,9 @@ class Observer:
                 self._lost[slot] = np.maximum(demand - self._available, 0.0)
             self._count += 1
         self._available = stock.copy()
+        if self._arrivals_after:
+            arriving = state.pipeline[:, :, state.t % state.pipeline.shape[2]]  # (P, E, K)
+            self._available += net.at_customers(arriving)[:, net.demand_node, net.demand_sku]
 
     def _to_nodes(self, per_stream: np.ndarray) -> np.ndarray:
         """Scatter ``(paths, demands)`` into ``(paths, nodes, skus)`` (zero elsewhere)."""

@@ -205,3 +205,30 @@ def test_relative_reward_subtracts_the_anchor_on_the_same_path(kind: str) -> Non
         env.reset(seed=4)
         _, reward, _, _, info = env.step(np.zeros(env.action_space.shape, dtype=np.float32))
         assert reward == 0.0 and info["cost"] == info["anchor_cost"]
+
+
+@pytest.mark.parametrize("scenario", ["orgym-inv-v1", "lost-sales-poisson"])
+def test_lost_sales_estimate_is_exact_for_the_timing(scenario: str) -> None:
+    from rl.observation import Observer
+    from scenarios.network import Network
+    from scenarios.simulator import Simulator
+
+    spec = builtin.get(scenario)
+    net = Network(spec)
+    paths = SamplePaths.draw(spec, 6, 40, seed=3)
+    short = 0.6 * np.maximum(net.demand_rate.sum(axis=1), 20.0) * (net.mean_lead_time + 1)
+    policy = BaseStock(S=short)  # below the demand over a lead time: sales are lost
+    policy.reset(net, paths.n_paths)
+    observer = Observer(spec, net, window=1, n_periods=paths.n_periods)
+    observer.reset(paths.n_paths)
+    sim = Simulator(spec, paths, net)
+    estimated = []
+    while not sim.done:
+        state = sim.begin_period()
+        observer.record(state)
+        if state.t > 0:
+            estimated.append(observer._lost[0].sum(axis=1))
+        sim.end_period(policy.act(state, state.t))
+    actual = sim.flows["lost"][:, :-1]
+    assert actual.sum() > 0
+    np.testing.assert_allclose(np.array(estimated).T, actual, atol=1e-9)
