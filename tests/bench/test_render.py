@@ -96,7 +96,7 @@ def test_the_stamp_names_command_date_commit_and_machine():
     new = render.render_text(DOC, {"simulator": _simulator_record()}, log=lambda m: None)
     line = next(x for x in new.splitlines() if "`python bench/simulator.py --quick`" in x)
     for part in ("2026-01-02 03:04 UTC", "commit abc1234", "2 CPUs (Test CPU, x86_64)", "numpy 2.4.6",
-                 "12 s", "bench/results/simulator.json"):
+                 "12 s", "(`bench/results/simulator.json`)"):
         assert part in line
 
 
