@@ -303,6 +303,14 @@ def _runs(record: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     return {} if record is None else {r["scenario"]: r for r in record["data"]["runs"]}
 
 
+def _kept_step(agent: dict[str, Any]) -> int | str:
+    """Timesteps of the model kept (lowest held-out cost); 0 is the untrained network."""
+    for point in agent.get("history", []):
+        if point.get("cost") == agent["held_out_cost"]:
+            return point.get("timesteps", "?")
+    return "?"
+
+
 def _agent_row(setting: str, report: dict[str, Any], kind: str, source: str) -> list[Any] | None:
     """One claim-table row: an algorithm and env kind, its seeds, the paired win over (s, S)."""
     agents = [a for a in report["agents"] if a["kind"] == kind]
@@ -320,11 +328,12 @@ def _agent_row(setting: str, report: dict[str, Any], kind: str, source: str) -> 
     diff = f"{summary['mean']:+.{d}f}" + (f" [{span[0]:+.{d}f}, {span[1]:+.{d}f}]" if span else "") + \
         f" ({summary['relative']:+.2%})"
     every = "yes" if summary["all_seeds_exclude_zero"] else "no"
+    kept = " / ".join(str(_kept_step(a)) for a in agents)
     claim_algo, claim = CLAIMS.get(setting, ("-", None))
     steps = agents[0]["timesteps"]
     env = "TuneEnv" if kind == "tune" else "DirectOrderEnv"
     return [f"`{setting}`", f"{claim_algo} {_pct(claim)}", f"{algo} {env}, {steps // 1000}k steps",
-            f"{sS:.2f}", per_seed, diff, every, f"`{source}`"]
+            f"{sS:.2f}", per_seed, kept, diff, every, f"`{source}`"]
 
 
 def rl_claims(records: Records, settings: tuple[str, ...], sources: tuple[str, ...]) -> list[str]:
@@ -340,9 +349,10 @@ def rl_claims(records: Records, settings: tuple[str, ...], sources: tuple[str, .
     used = [s for s in sources if s in records]
     first = _runs(records[used[0]])[settings[0]] if used and settings[0] in _runs(records[used[0]]) else None
     head = ["setting", "claim vs (s,S)", "agent", "tuned (s,S)", "agent, per seed",
+            "model kept, steps (0 = untrained)",
             "paired diff. vs (s,S), mean over seeds (95% CI across seeds)", "every seed's CI below 0",
             "result file"]
-    out = _table(head, "lrlrrrll", rows)
+    out = _table(head, "lrlrrrrll", rows)
     if first:
         out += ["", f"Cost per period on the same {first['test_paths']} test paths (seed "
                 f"{first['test_seed']}); classical policies tuned on {first['train_paths']} training paths."]
@@ -468,7 +478,7 @@ class Region:
 
 LAYER_OPTIONAL = ("static", "rl-known-optima", "hybrid-serial-3", "hybrid-lost-sales-poisson", "zipkin",
                   "peers_stockpyl")
-CLAIM_SOURCES = ("rl-claims-1w3r", "rl-claims-1w2r", "rl-claims-1w2r-a2c")
+A3C_SOURCES = ("rl-claims-1w2r", "rl-claims-1w2r-a2c")
 
 REGIONS: dict[str, Region] = {
     "simulator": Region(("simulator",), simulator),
@@ -484,9 +494,9 @@ REGIONS: dict[str, Region] = {
     "zipkin": Region(("zipkin",), zipkin),
     "rl-settings": Region(("rl_settings",), rl_settings),
     "rl-claims-ppo": Region(("rl-claims-1w3r",), lambda r: rl_claims(
-        r, ("rl-divergent-1w3r", "rl-divergent-1w3r-ns"), CLAIM_SOURCES), CLAIM_SOURCES),
+        r, ("rl-divergent-1w3r", "rl-divergent-1w3r-ns"), ("rl-claims-1w3r",))),
     "rl-claims-a3c": Region(("rl-claims-1w2r",), lambda r: rl_claims(
-        r, ("rl-divergent-1w2r", "rl-divergent-1w2r-ns"), CLAIM_SOURCES), CLAIM_SOURCES),
+        r, ("rl-divergent-1w2r", "rl-divergent-1w2r-ns"), A3C_SOURCES), A3C_SOURCES[1:]),
 }
 
 

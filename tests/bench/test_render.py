@@ -150,3 +150,31 @@ def test_render_reads_result_files_and_rewrites_the_doc(tmp_path):
 def test_every_marker_in_benchmarks_md_has_a_maker(name):
     text = (ROOT / "BENCHMARKS.md").read_text()
     assert f"<!-- bench:{name} -->" in text and f"<!-- /bench:{name} -->" in text
+
+
+def _claims_record(algo: str, costs: list[float]) -> dict:
+    agents = [{"kind": "tune", "seed": s, "timesteps": 151552, "config": {"algo": algo},
+               "held_out_cost": 10.0,
+               "history": [{"timesteps": 0, "cost": 11.0}, {"timesteps": 151552, "cost": 10.0}]}
+              for s in range(len(costs))]
+    results = [{"policy": f"rl-tune seed {s}", "cost_per_period": {"mean": c, "ci95": [c - 1, c + 1]}}
+               for s, c in enumerate(costs)]
+    results.append({"policy": "sS (tuned)", "cost_per_period": {"mean": 100.0, "ci95": [99.0, 101.0]}})
+    report = {"scenario": "rl-divergent-1w2r-ns", "test_paths": 20, "test_seed": 2026, "train_paths": 10,
+              "agents": agents, "results": results,
+              "summary": {"tune": {"mean": -10.0, "relative": -0.1, "across_seeds_ci95": [-12.0, -8.0],
+                                   "all_seeds_exclude_zero": True}}}
+    return {"name": "rl_experiments", "command": "python bench/rl_experiments.py", "machine": MACHINE,
+            "seconds": 1.0, "data": {"runs": [report]}}
+
+
+def test_the_claims_table_has_one_row_per_algorithm_with_the_claim_and_the_kept_model():
+    doc = "<!-- bench:rl-claims-a3c -->\nold\n<!-- /bench:rl-claims-a3c -->\n"
+    records = {"rl-claims-1w2r": _claims_record("ppo", [90.0, 89.0, 91.0]),
+               "rl-claims-1w2r-a2c": _claims_record("a2c", [95.0, 94.0, 96.0])}
+    new = render.render_text(doc, records, log=lambda m: None)
+    rows = [x for x in new.splitlines() if x.startswith("| `rl-divergent-1w2r-ns`")]
+    assert len(rows) == 2
+    assert "A3C -21.79%" in rows[0] and "PPO TuneEnv, 151k steps" in rows[0] and "A2C TuneEnv" in rows[1]
+    assert "90.00 / 89.00 / 91.00" in rows[0] and "151552 / 151552 / 151552" in rows[0]
+    assert "-10.00 [-12.00, -8.00] (-10.00%)" in rows[0] and "| yes |" in rows[0]
