@@ -400,6 +400,8 @@ def _layer_hybrid(records: Records, scenario: str, optimum: float) -> str:
     record = records.get(f"hybrid-{scenario}")
     if record is None:
         return "not run"
+    if record.get("scenario", scenario) != scenario:
+        return f"not run (hybrid-{scenario}.json holds {record['scenario']})"
     cells = []
     for r in record["results"]:
         if r["policy"].startswith("hybrid-"):
