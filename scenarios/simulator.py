@@ -230,6 +230,12 @@ class Simulator:
             ("operating", net.operating_cost[net.customer])) if rate.any()]
         self._paths_idx = np.arange(P)[:, None]
         self._arcs_idx = np.arange(E)[None, :]
+        # Lead times the same on every path and period (fixed per arc, the common case): shipments
+        # go to one pipeline slot per arc, with no per-path scatter.
+        lead = paths.lead_time
+        fixed = lead.size > 0 and bool((lead == lead[:1, :1]).all())
+        self._fixed_lead = lead[0, 0].copy() if fixed else None  # (E,)
+        self._fixed_now = None if not fixed else (self._fixed_lead == 0)
 
         self.costs = {k: np.zeros((P, T)) for k in COST_PARTS}
         self.flows = {k: np.zeros((P, T)) for k in _FLOWS}
@@ -437,11 +443,16 @@ class Simulator:
             costs[part][:, t] += sent_per_arc @ rate
 
         W = self._W
-        lead = paths.lead_time[:, t]  # (P, E)
-        now = (lead == 0)[..., None]
-        later = np.where(now, 0.0, arriving)
-        slot = (self._paths_idx * E + self._arcs_idx) * W + (t + lead) % W  # flat (path, arc, slot)
-        state.pipeline.reshape(P * E * W, K)[slot] += later
+        if self._fixed_lead is not None:
+            now = self._fixed_now[None, :, None]  # (1, E, 1)
+            later = np.where(now, 0.0, arriving) if self._fixed_now.any() else arriving
+            state.pipeline[:, self._arcs_idx[0], (t + self._fixed_lead) % W] += later
+        else:
+            lead = paths.lead_time[:, t]  # (P, E)
+            now = (lead == 0)[..., None]
+            later = np.where(now, 0.0, arriving)
+            slot = (self._paths_idx * E + self._arcs_idx) * W + (t + lead) % W  # flat (path, arc, slot)
+            state.pipeline.reshape(P * E * W, K)[slot] += later
         state.in_transit += later
         if self.record:
             trace = self.trace
