@@ -125,7 +125,7 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
         return float(run.total_cost[:, paths.warmup:].mean())
 
     for k in ks:
-        if k not in costs:
+        if not any(np.array_equal(per_node(k), per_node(done)) for done in costs):  # 0 == (0, 0, 0)
             costs[k] = cost(k)
     for _ in range(max_extensions):  # the best at the top of the grid: the optimum may lie beyond
         best = min(costs, key=costs.__getitem__)
