@@ -40,7 +40,7 @@ BENCHES := simulator known_optima zipkin static milp rl_env rl_settings rl-known
 	rl-claims-1w3r rl-claims-1w2r rl-claims-1w2r-a2c
 BENCH_CMD_simulator := bench/simulator.py
 BENCH_CMD_known_optima := bench/known_optima.py --paths 2000 --train-paths 400 --seed 1
-BENCH_CMD_zipkin := bench/zipkin.py
+BENCH_CMD_zipkin := bench/zipkin.py --saa --rl
 BENCH_CMD_static := bench/static.py
 BENCH_CMD_milp := bench/milp.py --quick
 BENCH_CMD_rl_env := bench/rl_env.py

@@ -1,6 +1,7 @@
 """The Zipkin (2008) lost-sales test bed: optimal costs and echelon's tuned classical policies.
 
-    python bench/zipkin.py                          # L = 1..4, p = 4, 9, 19, 39; ~15 min on 2 cores
+    python bench/zipkin.py                          # L = 1..4, p = 4, 9, 19, 39; ~3 min
+    python bench/zipkin.py --saa --rl               # also the MILP and RL layers; ~15 min on one core
     python bench/zipkin.py --lead-times 1 2 --penalties 4 9 --paths 1000
 
 One stock point, Poisson(5) demand per period, lost sales, lead time ``L``,
@@ -24,6 +25,18 @@ on training paths, and capped base-stock also by a full integer grid on the
 same paths (:func:`grid_capped`); all are evaluated on separate test paths
 (common random numbers). The table gives the cost per period with its 95% CI
 and the gap to the optimum. The last line is JSON.
+
+Optional layers, evaluated on the same test paths:
+
+* ``--saa``: the MILP layer, ``milp.optimise_static(spec, train, "base-stock")`` on the
+  training paths (as ``bench/static.py`` runs it). The program is an approximation
+  for lost sales (sales relaxed to ``<= min(demand, stock)``; the result's notes say so);
+  its base-stock level is simulated exactly on the test paths.
+* ``--rl``: the RL layer, one PPO agent on the TuneEnv per instance, trained by
+  ``rl.train`` with the settings ``bench/rl_experiments.py`` uses for its known-optima
+  agent on ``lost-sales-poisson`` (residual base-stock, one-period epochs, pipeline
+  observed, relative reward; :func:`rl_settings`), ``--rl-timesteps`` steps, seed
+  ``--rl-seed``; the kept model is the one with the lowest held-out cost.
 """
 
 from __future__ import annotations
@@ -44,6 +57,8 @@ LEAD_TIMES = (1, 2, 3, 4)
 PENALTIES = (4.0, 9.0, 19.0, 39.0)
 FAMILIES = ("base-stock", "capped-base-stock", "sS")
 TRAIN_PERIODS = 300  # per training path, after the 50 warm-up periods
+#: The known-optima agent's scenario in bench/rl_experiments.py: L = 2, p = 9 is lost-sales-poisson.
+RL_SCENARIO = "lost-sales-poisson"
 
 
 def optimal_cost(lead_time: int, penalty: float, *, mean: float = MEAN, holding: float = HOLDING,
@@ -168,10 +183,61 @@ def grid_capped(spec, train, chunk: int = 40) -> tuple[float, float, float]:
     return float(S_grid[best]), float(r_grid[best]), float(costs[best])
 
 
-def tuned(lead_time: int, penalty: float, paths: int, train_paths: int, seed: int) -> list[dict]:
-    """Each classical family tuned on training paths (and capped base-stock by grid), on test paths."""
+def rl_settings() -> dict:
+    """Training settings of the agents: ``bench/rl_experiments.py``'s for ``lost-sales-poisson``."""
+    from bench.rl_experiments import SETTINGS
+
+    return dict(SETTINGS[RL_SCENARIO]["tune"])
+
+
+def saa_layer(spec, train) -> tuple[object, dict]:
+    """The MILP layer: SAA base-stock level on the training paths (``milp.optimise_static``)."""
+    from milp import optimise_static
+
+    started = time.perf_counter()
+    result = optimise_static(spec, train, "base-stock", threads=1)
+    seconds = time.perf_counter() - started
+    policy = result.policy(spec)
+    policy.name = "saa base-stock"
+    return policy, {"policy": "saa base-stock", "levels": np.ravel(result.levels).tolist(),
+                    "train_cost": result.objective, "status": result.status, "exact": result.exact,
+                    "iterations": result.iterations, "notes": list(result.notes), "seconds": seconds}
+
+
+def rl_layer(spec, timesteps: int, seed: int, out: Path) -> tuple[object, dict]:
+    """The RL layer: one PPO TuneEnv agent trained on ``spec`` (saved as TOML under ``out``)."""
+    from rl.policy import load as load_agent
+    from rl.training import TrainConfig, train
+    from scenarios.spec import save
+
+    out.mkdir(parents=True, exist_ok=True)
+    scenario = out / f"{spec.name}.toml"
+    save(spec, scenario)
+    settings = {**rl_settings(), "timesteps": timesteps}
+    config = TrainConfig(scenario=str(scenario), env="tune", seed=seed, progress_bar=False, torch_threads=1,
+                         out=str(out / f"{spec.name}-tune-seed{seed}"), **settings)
+    result = train(config)
+    kept = next((h["timesteps"] for h in result.history if h["cost"] == result.best_cost), None)
+    agent = load_agent(result.model_path)
+    agent.name = f"rl-tune seed {seed}"
+    return agent, {"policy": agent.name, "algo": config.algo, "env": config.env, "seed": seed,
+                   "steps": result.timesteps, "kept_at_step": kept, "settings": settings,
+                   "train_time_s": result.train_time_s, "held_out_cost": result.best_cost,
+                   "held_out_anchor_cost": result.anchor_cost, "path": str(result.model_path.parent)}
+
+
+def tuned(lead_time: int, penalty: float, paths: int, train_paths: int, seed: int, *, saa: bool = False,
+          rl: dict | None = None) -> tuple[list[dict], dict[str, dict]]:
+    """Each classical family tuned on training paths (and capped base-stock by grid), on test paths.
+
+    :param saa: also the SAA base-stock level (:func:`saa_layer`) from the same training paths.
+    :param rl: also an agent (:func:`rl_layer`): ``{"timesteps": n, "seed": s, "out": dir}``.
+    :return: the classical rows, and the extra layers by name (``"saa"``, ``"rl"``), each with its
+        cost on the same test paths and its paired difference against the cheapest classical row.
+    """
     from scenarios import evaluate
     from scenarios.evaluate import train_seed
+    from scenarios.kpis import paired_difference
     from scenarios.paths import SamplePaths
     from scenarios.policies import CappedBaseStock
 
@@ -182,15 +248,35 @@ def tuned(lead_time: int, penalty: float, paths: int, train_paths: int, seed: in
     grid_seconds = time.perf_counter() - started
     grid = CappedBaseStock(S=[S], r=[r])
     grid.name = "capped-base-stock (grid)"
-    results = evaluate(spec, [*FAMILIES, grid], paths=paths, seed=seed, train_paths=train_paths,
+    extra: dict[str, tuple[object, dict]] = {}
+    if saa:
+        extra["saa"] = saa_layer(spec, train)
+    if rl is not None:
+        extra["rl"] = rl_layer(spec, rl["timesteps"], rl["seed"], Path(rl["out"]))
+    policies = [*FAMILIES, grid, *(policy for policy, _ in extra.values())]
+    results = evaluate(spec, policies, paths=paths, seed=seed, train_paths=train_paths,
                        train_periods=TRAIN_PERIODS)
+    classical, layered = results[:len(FAMILIES) + 1], results[len(FAMILIES) + 1:]
     rows = []
-    for res in results:
+    for res in classical:
         cost = res.kpis["cost_per_period"]
         rows.append({"policy": res.label, "params": res.params, "cost": cost.mean,
                      "ci95": [cost.low, cost.high],
                      "tuning_s": res.tuning.seconds if res.tuning else grid_seconds})
-    return rows
+    best = min(classical, key=lambda res: res.kpis["cost_per_period"].mean)
+    layers = {}
+    for (name, (_, info)), res in zip(extra.items(), layered, strict=True):
+        cost = res.kpis["cost_per_period"]
+        diff = paired_difference(res.run, best.run)
+        layers[name] = {**info, "cost": cost.mean, "ci95": [cost.low, cost.high],
+                        "diff_vs_best_classical": {"policy": best.label, "mean": diff.mean,
+                                                   "ci95": [diff.low, diff.high]}}
+    return rows, layers
+
+
+def _table_row(L: int, p: float, optimum: float, policy: str, params: str, row: dict) -> str:
+    return (f"| {L} | {p:g} | {optimum:.4f} | {policy} | {params} | {row['cost']:.4f} "
+            f"[{row['ci95'][0]:.4f}, {row['ci95'][1]:.4f}] | {row['gap']:+.2%} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,37 +292,78 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-paths", type=int, default=200,
                         help=f"training paths ({TRAIN_PERIODS} periods each)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--saa", action="store_true",
+                        help="also the MILP layer: SAA base-stock level (milp.optimise_static; approximate "
+                             "for lost sales)")
+    parser.add_argument("--rl", action="store_true",
+                        help="also the RL layer: one PPO TuneEnv agent per instance")
+    parser.add_argument("--rl-timesteps", type=int, default=None,
+                        help=f"steps per agent (default: bench/rl_experiments.py's for {RL_SCENARIO})")
+    parser.add_argument("--rl-seed", type=int, default=0, help="training seed of every agent")
+    parser.add_argument("--out", default="runs/bench/zipkin",
+                        help="where the agents and their specs are saved")
     add_record_option(parser)
     args = parser.parse_args(argv)
+    if args.rl and args.rl_seed == args.seed:
+        parser.error("--rl-seed must differ from --seed (the test paths)")
+    rl = {"timesteps": args.rl_timesteps or rl_settings()["timesteps"], "seed": args.rl_seed,
+          "out": args.out} if args.rl else None
     facts = machine_facts()
     meta = machine()
     penalties = " ".join(f"{p:g}" for p in args.penalties)
+    layers = (" --saa" if args.saa else "") + (f" --rl --rl-timesteps {rl['timesteps']} --rl-seed "
+                                               f"{rl['seed']}" if rl else "")
     print(f"python bench/zipkin.py --lead-times {' '.join(map(str, args.lead_times))} --penalties "
-          f"{penalties} --paths {args.paths} --train-paths {args.train_paths} --seed {args.seed}  --  "
+          f"{penalties} --paths {args.paths} --train-paths {args.train_paths} --seed {args.seed}{layers}"
+          f"  --  "
           f"{meta['date']}, commit {meta['commit']}, load {meta['load_average']}")
+    if args.saa:
+        print("SAA: milp.optimise_static(spec, training paths, 'base-stock'); approximate for lost sales "
+              "(the program relaxes sales to <= min(demand, stock)); its level is simulated exactly on the "
+              "test paths.")
+    if rl:
+        print(f"RL: one PPO TuneEnv agent per instance, {rl['timesteps']} steps, seed {rl['seed']}, "
+              f"settings of bench/rl_experiments.py for {RL_SCENARIO}: {rl_settings()}")
     print("| L | p | optimum (value iteration) | policy | tuned parameters | cost / period (95% CI) | gap |")
     print("|---:|---:|---:|---|---|---:|---:|")
     out = []
     for L in args.lead_times:
         for p in args.penalties:
             opt = optimal_cost(L, p)
-            rows = tuned(L, p, args.paths, args.train_paths, args.seed)
+            rows, extra = tuned(L, p, args.paths, args.train_paths, args.seed, saa=args.saa, rl=rl)
             for r in rows:
                 r["gap"] = r["cost"] / opt["cost"] - 1
                 params = "; ".join(f"{k}={', '.join(f'{v:.4g}' for v in vs)}"
                                    for k, vs in r["params"].items())
-                print(f"| {L} | {p:g} | {opt['cost']:.4f} | {r['policy']} | {params} | {r['cost']:.4f} "
-                      f"[{r['ci95'][0]:.4f}, {r['ci95'][1]:.4f}] | {r['gap']:+.2%} |", flush=True)
+                print(_table_row(L, p, opt["cost"], r["policy"], params, r), flush=True)
+            for layer in extra.values():
+                layer["gap"] = layer["cost"] / opt["cost"] - 1
+            note = ""
+            if "saa" in extra:
+                saa = extra["saa"]
+                note += f"; SAA {saa['status']}, {saa['seconds']:.1f} s"
+                levels = ", ".join(f"{v:.4g}" for v in saa["levels"])
+                print(_table_row(L, p, opt["cost"], "saa base-stock (approximate: lost sales)", f"S={levels}",
+                                 saa), flush=True)
+            if "rl" in extra:
+                agent = extra["rl"]
+                note += f"; agent trained in {agent['train_time_s']:.0f} s"
+                print(_table_row(L, p, opt["cost"], f"{agent['policy']} ({agent['steps']} steps)",
+                                 f"kept at step {agent['kept_at_step']}", agent), flush=True)
             print(f"<!-- L={L}, p={p:g}: value iteration {opt['iterations']} iterations, "
                   f"{opt['states']} states, cap {opt['cap']} (binds: {opt['cap_binds']}), "
                   f"bounds [{opt['bounds'][0]:.6f}, {opt['bounds'][1]:.6f}], "
-                  f"{opt['seconds']:.0f} s -->", flush=True)
-            out.append({"lead_time": L, "penalty": p, "optimum": opt, "policies": rows})
+                  f"{opt['seconds']:.0f} s{note} -->", flush=True)
+            out.append({"lead_time": L, "penalty": p, "optimum": opt, "policies": rows, **extra})
     best = {f"L{o['lead_time']}-p{o['penalty']:g}": min(r["gap"] for r in o["policies"]) for o in out}
-    print(json.dumps({"best_gap": best, "date": meta["date"], "commit": meta["commit"]}))
+    summary = {"best_gap": best}
+    for name in ("saa", "rl"):
+        if any(name in o for o in out):
+            summary[f"{name}_gap"] = {f"L{o['lead_time']}-p{o['penalty']:g}": o[name]["gap"] for o in out}
+    print(json.dumps({**summary, "date": meta["date"], "commit": meta["commit"]}))
     write_record(args.record, "zipkin", {"paths": args.paths, "train_paths": args.train_paths,
-                                         "seed": args.seed, "instances": out, "best_gap": best},
-                 started=facts)
+                                         "seed": args.seed, "saa_layer": args.saa, "rl_layer": rl,
+                                         "instances": out, **summary}, started=facts)
     return 0
 
 
