@@ -265,9 +265,21 @@ def peers_stockpyl_speed(records: Records) -> list[str]:
     return out + (["", f"**speedup_1024 = {speedup:,.0f}x**."] if speedup else [])
 
 
+def _zipkin_layers(data: dict[str, Any]) -> list[str]:
+    """The optional layers ``bench/zipkin.py`` ran (``"saa"``, ``"rl"``), in that order."""
+    return [name for name in ("saa", "rl") if any(name in inst for inst in data["instances"])]
+
+
+def _steps(agents: list[dict[str, Any]]) -> str:
+    """``401k steps`` (or a range), from the agents' recorded steps."""
+    steps = sorted({a["steps"] // 1000 for a in agents})
+    return f"{steps[0]}k steps" if len(steps) == 1 else f"{steps[0]}k-{steps[-1]}k steps"
+
+
 def zipkin(records: Records) -> list[str]:
-    """Zipkin's lost-sales instances: value-iteration optimum against the tuned families."""
+    """Zipkin's lost-sales instances: value-iteration optimum against the tuned families (and layers)."""
     data = records["zipkin"]["data"]
+    layers = _zipkin_layers(data)
     rows = []
     for inst in data["instances"]:
         opt = inst["optimum"]["cost"]
@@ -275,12 +287,31 @@ def zipkin(records: Records) -> list[str]:
         for policy in inst["policies"]:
             cells.append(f"{policy['cost']:.4f} ({_params(policy['params'])}) {_pct(policy['gap'])}")
         cells.append(f"**{_pct(min(p['gap'] for p in inst['policies']))}**")
+        if "saa" in layers:
+            saa = inst.get("saa")
+            levels = ", ".join(_num(v) for v in saa["levels"]) if saa else ""
+            cells.append(f"{saa['cost']:.4f} (S={levels}) {_pct(saa['gap'])}" if saa else "not run")
+        if "rl" in layers:
+            agent = inst.get("rl")
+            cells.append(f"{agent['cost']:.4f} {_pct(agent['gap'])}" if agent else "not run")
         rows.append(cells)
     names = [p["policy"] for p in data["instances"][0]["policies"]] if data["instances"] else []
-    out = _table(["L", "p", "optimum (value iteration)", *names, "best gap"],
-                 "rrr" + "r" * len(names) + "r", rows)
-    return out + ["", f"{data['paths']} test paths x 1000 periods after 50 warm-up, tuned on "
-                  f"{data['train_paths']} training paths x 300 periods, seed {data['seed']}."]
+    heads = {"saa": "SAA base-stock (MILP, approx.)", "rl": "RL (PPO TuneEnv)"}
+    out = _table(["L", "p", "optimum (value iteration)", *names, "best classical gap",
+                  *(heads[n] for n in layers)], "rrr" + "r" * len(names) + "r" + "r" * len(layers), rows)
+    notes = [f"{data['paths']} test paths x 1000 periods after 50 warm-up, tuned on "
+             f"{data['train_paths']} training paths x 300 periods, seed {data['seed']}."]
+    if "saa" in layers:
+        notes.append("SAA: `milp.optimise_static(spec, training paths, \"base-stock\")` on the same training "
+                     "paths; an approximation for lost sales (the program relaxes sales to <= min(demand, "
+                     "stock)), its level simulated exactly on the test paths.")
+    if "rl" in layers:
+        agents = [inst["rl"] for inst in data["instances"] if "rl" in inst]
+        seeds = ", ".join(str(s) for s in sorted({a["seed"] for a in agents}))
+        notes.append(f"RL: one PPO TuneEnv agent per instance ({_steps(agents)}, seed {seeds}; the settings "
+                     f"`bench/rl_experiments.py` uses for `lost-sales-poisson`), the model with the lowest "
+                     f"held-out cost kept; on the same test paths.")
+    return out + ["", " ".join(notes)]
 
 
 def rl_settings(records: Records) -> list[str]:
@@ -416,17 +447,51 @@ def _layer_sources(records: Records, scenario: str) -> str:
     return ", ".join(f"`{n}`" for n in names if n in records)
 
 
+def _gap_range(gaps: list[float]) -> str:
+    """``+0.04% to +1.49% (median +0.63%)``."""
+    return f"{_pct(min(gaps))} to {_pct(max(gaps))} (median {_pct(float(np.median(gaps)))})"
+
+
+def _zipkin_hybrid_pointer(records: Records) -> str:
+    """Hybrid on the Zipkin row: not run; a pointer to lost-sales-poisson (L = 2, p = 9) if it ran there."""
+    record = records.get("hybrid-lost-sales-poisson")
+    if record is None or record.get("scenario", "lost-sales-poisson") != "lost-sales-poisson":
+        return "not run"
+    scenarios = records.get("known_optima", {}).get("data", {}).get("scenarios", [])
+    optimum = next((sc["optimum"] for sc in scenarios if sc["scenario"] == "lost-sales-poisson"), None)
+    costs = [r["cost"]["mean"] for r in record["results"] if r["policy"].startswith("hybrid-")]
+    if optimum is None or not costs:
+        return "not run"
+    gaps = [c / optimum - 1 for c in costs]
+    return f"not run; see lost-sales-poisson ({' / '.join(_pct(g) for g in gaps)})"
+
+
 def _zipkin_layer_row(records: Records) -> list[Any] | None:
     data = records.get("zipkin", {}).get("data")
     if not data:
         return None
-    best = [min(inst["policies"], key=lambda p: p["gap"]) for inst in data["instances"]]
+    instances = data["instances"]
+    best = [min(inst["policies"], key=lambda p: p["gap"]) for inst in instances]
     gaps = [b["gap"] for b in best]
     winners = sorted({b["policy"].split(" (")[0] for b in best})  # the grid is a way to tune, not a family
-    classical = f"{' or '.join(winners)}: {_pct(min(gaps))} to {_pct(max(gaps))} " \
-                f"(median {_pct(float(np.median(gaps)))}), see the Zipkin table"
-    return [f"Zipkin table ({len(best)} instances)", "value iteration", classical, "not run", "not run",
-            "not run", "`zipkin`"]
+    classical = f"{' or '.join(winners)}: {_gap_range(gaps)}, see the Zipkin table"
+
+    def share(runs: list[dict[str, Any]]) -> str:
+        return "" if len(runs) == len(instances) else f", {len(runs)} of {len(instances)} instances"
+
+    saa = [inst["saa"] for inst in instances if "saa" in inst]
+    milp = "not run"
+    if saa:
+        note = "" if all(r.get("exact") for r in saa) else ", approximate for lost sales"
+        milp = f"`milp-static` SAA base-stock{note}{share(saa)}: {_gap_range([r['gap'] for r in saa])}"
+    agents = [inst["rl"] for inst in instances if "rl" in inst]
+    rl = "not run"
+    if agents:
+        seeds = ", ".join(str(s) for s in sorted({a["seed"] for a in agents}))
+        rl = f"TuneEnv agents ({_steps(agents)}, seed {seeds}{share(agents)}): " \
+             f"{_gap_range([a['gap'] for a in agents])}"
+    return [f"Zipkin table ({len(best)} instances)", "value iteration", classical, milp, rl,
+            _zipkin_hybrid_pointer(records), "`zipkin`"]
 
 
 def _stockpyl_layer_rows(records: Records) -> list[list[Any]]:

@@ -178,3 +178,70 @@ def test_the_claims_table_has_one_row_per_algorithm_with_the_claim_and_the_kept_
     assert "A3C -21.79%" in rows[0] and "PPO TuneEnv, 151k steps" in rows[0] and "A2C TuneEnv" in rows[1]
     assert "90.00 / 89.00 / 91.00" in rows[0] and "151552 / 151552 / 151552" in rows[0]
     assert "-10.00 [-12.00, -8.00] (-10.00%)" in rows[0] and "| yes |" in rows[0]
+
+
+def _zipkin_record(layers: bool = True) -> dict:
+    """Two instances (L = 1 and 2, p = 9); with ``layers`` the SAA level and an agent on each."""
+    instances = []
+    for L, opt, grid, saa, agent in ((1, 5.0, 5.05, 5.5, 5.02), (2, 6.0, 6.06, 6.3, 6.09)):
+        policies = [{"policy": "base-stock", "params": {"S": [19.0]}, "cost": saa,
+                     "ci95": [saa - .01, saa + .01], "gap": saa / opt - 1, "tuning_s": 1.0},
+                    {"policy": "capped-base-stock (grid)", "params": {"S": [19.0], "r": [6.0]}, "cost": grid,
+                     "ci95": [grid - .01, grid + .01], "gap": grid / opt - 1, "tuning_s": 1.0}]
+        inst = {"lead_time": L, "penalty": 9.0, "optimum": {"cost": opt}, "policies": policies}
+        if layers:
+            inst["saa"] = {"policy": "saa base-stock", "levels": [19.0], "exact": False, "cost": saa,
+                           "ci95": [saa - .01, saa + .01], "gap": saa / opt - 1}
+            inst["rl"] = {"policy": "rl-tune seed 0", "seed": 0, "steps": 401408, "cost": agent,
+                          "ci95": [agent - .01, agent + .01], "gap": agent / opt - 1}
+        instances.append(inst)
+    return {"name": "zipkin", "command": "python bench/zipkin.py --saa --rl", "machine": MACHINE,
+            "seconds": 9.0, "data": {"paths": 100, "train_paths": 20, "seed": 1, "instances": instances}}
+
+
+def _hybrid_record(cost: float) -> dict:
+    return {"scenario": "lost-sales-poisson", "date": "2026-01-02 05:00 UTC", "args": {"paths": 20},
+            "results": [{"policy": "hybrid-mpc:path=runs/x/hybrid-mpc-seed0", "cost": {"mean": cost}}]}
+
+
+def test_the_zipkin_table_has_saa_and_rl_columns_when_they_ran():
+    doc = "<!-- bench:zipkin -->\nold\n<!-- /bench:zipkin -->\n"
+    new = render.render_text(doc, {"zipkin": _zipkin_record()}, log=lambda m: None)
+    assert "| best classical gap | SAA base-stock (MILP, approx.) | RL (PPO TuneEnv) |" in new
+    assert "| **+1.00%** | 5.5000 (S=19) +10.00% | 5.0200 +0.40% |" in new
+    assert "approximation for lost sales" in new and "401k steps, seed 0" in new
+    plain = render.render_text(doc, {"zipkin": _zipkin_record(layers=False)}, log=lambda m: None)
+    assert "SAA" not in plain and "RL (" not in plain
+    assert "| best classical gap |\n" in plain
+
+
+def test_the_zipkin_layer_row_gives_the_range_of_gaps_per_layer():
+    doc = "<!-- bench:layers -->\nold\n<!-- /bench:layers -->\n"
+    records = {"known_optima": _known_optima_record(), "zipkin": _zipkin_record()}
+    new = render.render_text(doc, records, log=lambda m: None)
+    row = next(x for x in new.splitlines() if x.startswith("| Zipkin table (2 instances)"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "capped-base-stock: +1.00% to +1.00% (median +1.00%), see the Zipkin table"
+    assert cells[3] == "`milp-static` SAA base-stock, approximate for lost sales: +5.00% to +10.00% " \
+                       "(median +7.50%)"
+    assert cells[4] == "TuneEnv agents (401k steps, seed 0): +0.40% to +1.50% (median +0.95%)"
+    assert cells[5] == "not run"
+    records["hybrid-lost-sales-poisson"] = _hybrid_record(6.0936 * 1.0474)
+    row = next(x for x in render.render_text(doc, records, log=lambda m: None).splitlines()
+               if x.startswith("| Zipkin table"))
+    assert "| not run; see lost-sales-poisson (+4.74%) |" in row
+    records["zipkin"] = _zipkin_record(layers=False)
+    row = next(x for x in render.render_text(doc, records, log=lambda m: None).splitlines()
+               if x.startswith("| Zipkin table"))
+    assert row.count("not run") == 3  # MILP, RL and hybrid (with its pointer)
+
+
+def test_the_zipkin_layer_row_says_how_many_instances_a_layer_covers():
+    record = _zipkin_record()
+    del record["data"]["instances"][0]["rl"]
+    new = render.render_text("<!-- bench:layers -->\nold\n<!-- /bench:layers -->\n",
+                             {"known_optima": _known_optima_record(), "zipkin": record}, log=lambda m: None)
+    assert "TuneEnv agents (401k steps, seed 0, 1 of 2 instances): +1.50% to +1.50%" in new
+    zipkin = render.render_text("<!-- bench:zipkin -->\nold\n<!-- /bench:zipkin -->\n", {"zipkin": record},
+                                log=lambda m: None)
+    assert "| 5.5000 (S=19) +10.00% | not run |" in zipkin
