@@ -35,7 +35,8 @@ lint: $(STAMP)
 # bench/results/NAME.txt; then the peer benchmarks when .venv-peers is there or can be built; then
 # bench/render.py rewrites the marked tables of BENCHMARKS.md from the JSON files. `make -k bench`
 # goes on past a failed benchmark. Hand-run experiments (bench/hybrid.py, the 1M-step RL agents)
-# stay out: their commands are in BENCHMARKS.md. 32 min on the 2-core VM (2026-11-26, load ~2-3).
+# stay out: their commands are in BENCHMARKS.md. About 45 min on the 2-core VM (2026-11-26: 32 min
+# before the Zipkin RL and SAA layers, which add ~13 min).
 BENCHES := simulator known_optima zipkin static milp rl_env rl_settings rl-known-optima \
 	rl-claims-1w3r rl-claims-1w2r rl-claims-1w2r-a2c
 BENCH_CMD_simulator := bench/simulator.py
