@@ -26,11 +26,8 @@ nodes; retail-network also reports SKU-node-periods (x 20 SKUs).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -79,38 +76,6 @@ def _stressed(S: np.ndarray, net: Network) -> np.ndarray:
     suppliers = np.unique(net.supplier[net.supplier >= 0])
     out[suppliers] *= 0.5
     return out
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine() -> dict:
-    """Where and when the numbers were measured."""
-    try:
-        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "scenarios"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-        commit += " (scenarios/ modified)" if dirty else ""
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return {
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpus": os.cpu_count(),
-        "machine": platform.machine(),
-        "processor": _cpu_model(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "commit": commit,
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def bench_scenario(name: str, path_counts: tuple[int, ...], repeats: int,
@@ -193,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     repeats = 2 if args.quick else 3
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
 
-    meta = machine()
+    meta = dict(facts)
     started = time.perf_counter()
     rows = [r for name in SCENARIOS for r in bench_scenario(name, path_counts, repeats, log)]
     meta["seconds"] = round(time.perf_counter() - started, 1)
@@ -206,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print()
     print(f"python bench/simulator.py{' --quick' if args.quick else ''}  --  {meta['date']}, "
-          f"{meta['cpus']} CPUs ({meta['processor']}), Python {meta['python']}, numpy {meta['numpy']}, "
+          f"{meta['nproc']} CPUs ({meta['cpu']}), Python {meta['python']}, numpy {meta['numpy']}, "
           f"commit {meta['commit']}, load average {meta['load_average']} -> {meta['load_average_end']}")
     print(f"base-stock at the heuristic local levels; seed {SEED}; {PERIODS} periods + warm-up; "
           f"best of {repeats} (wall clock; CPU-time ratio alongside);\nthe reference loop is timed on "
