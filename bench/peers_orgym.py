@@ -280,7 +280,6 @@ def main(argv: list[str] | None = None) -> int:
     """Parity, then speed; the last printed line is JSON."""
     sys.path.insert(0, str(ROOT))
     from bench.record import add_record_option, machine_facts, write_record
-    from bench.simulator import machine
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--paths", type=int, default=500, help="parity paths per scenario and level set")
@@ -289,10 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     add_record_option(parser)
     args = parser.parse_args(argv)
     facts = machine_facts()
-    meta = machine()
     print(f"python bench/peers_orgym.py --paths {args.paths} --episodes {args.episodes} --seed {args.seed}"
-          f"  --  {meta['date']}, commit {meta['commit']}, {meta['cpus']} CPUs ({meta['processor']}), "
-          f"load {meta['load_average']}")
+          f"  --  {facts['date']}, commit {facts['commit']}, {facts['nproc']} CPUs ({facts['cpu']}), "
+          f"load {facts['load_average']}")
     print(f"parity: OR-Gym's base-stock rule at z = {LEVEL_SETS.astype(int).tolist()} "
           f"(capped: {CAPPED.tolist()}), "
           f"{args.paths} paths x 30 periods, seed {args.seed}")
@@ -309,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "echelon_stage_periods_per_s": {str(p): r["echelon_stage_periods_per_s"] for p, r in at.items()},
         "speedup_1": at[1]["ratio"], "speedup_64": at[64]["ratio"], "speedup_1024": at[1024]["ratio"],
         "speedup_1024_vs_step_only": at[1024]["ratio_vs_step_only"],
-        "date": meta["date"], "commit": meta["commit"],
+        "date": facts["date"], "commit": facts["commit"],
     }
     print(json.dumps(summary))
     parity_rows = _parity_rows(result)

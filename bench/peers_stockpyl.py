@@ -244,7 +244,6 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from bench.peers_common import peer_missing, run_peer
     from bench.record import add_record_option, machine_facts, write_record
-    from bench.simulator import machine
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--instances", nargs="+", default=list(INSTANCES), choices=INSTANCES)
@@ -255,10 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     add_record_option(parser)
     args = parser.parse_args(argv)
     facts = machine_facts()
-    meta = machine()
     print(f"python bench/peers_stockpyl.py --paths {args.paths} --train-paths {args.train_paths} "
-          f"--seed {args.seed}{' --no-saa' if args.no_saa else ''}  --  {meta['date']}, commit "
-          f"{meta['commit']}, {meta['cpus']} CPUs ({meta['processor']}), load {meta['load_average']}")
+          f"--seed {args.seed}{' --no-saa' if args.no_saa else ''}  --  {facts['date']}, commit "
+          f"{facts['commit']}, {facts['nproc']} CPUs ({facts['cpu']}), load {facts['load_average']}")
     missing = peer_missing("stockpyl")
     if missing:
         print(f"stockpyl: {missing}; nothing to compare against")
@@ -284,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         "stockpyl_node_periods_per_s": speed_rows[0]["stockpyl_node_periods_per_s"] if speed_rows else None,
         "speedup_1": at.get(1, {}).get("ratio"), "speedup_64": at.get(64, {}).get("ratio"),
         "speedup_1024": at.get(1024, {}).get("ratio"),
-        "date": meta["date"], "commit": meta["commit"],
+        "date": facts["date"], "commit": facts["commit"],
     }
     print(json.dumps(summary))
     write_record(args.record, "peers_stockpyl",

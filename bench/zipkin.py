@@ -283,7 +283,6 @@ def main(argv: list[str] | None = None) -> int:
     """Optimal costs by value iteration, then the tuned families; a markdown table and a JSON line."""
     sys.path.insert(0, str(ROOT))
     from bench.record import add_record_option, machine_facts, write_record
-    from bench.simulator import machine
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lead-times", type=int, nargs="+", default=list(LEAD_TIMES))
@@ -309,14 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     rl = {"timesteps": args.rl_timesteps or rl_settings()["timesteps"], "seed": args.rl_seed,
           "out": args.out} if args.rl else None
     facts = machine_facts()
-    meta = machine()
     penalties = " ".join(f"{p:g}" for p in args.penalties)
     layers = (" --saa" if args.saa else "") + (f" --rl --rl-timesteps {rl['timesteps']} --rl-seed "
                                                f"{rl['seed']}" if rl else "")
     print(f"python bench/zipkin.py --lead-times {' '.join(map(str, args.lead_times))} --penalties "
           f"{penalties} --paths {args.paths} --train-paths {args.train_paths} --seed {args.seed}{layers}"
           f"  --  "
-          f"{meta['date']}, commit {meta['commit']}, load {meta['load_average']}")
+          f"{facts['date']}, commit {facts['commit']}, load {facts['load_average']}")
     if args.saa:
         print("SAA: milp.optimise_static(spec, training paths, 'base-stock'); approximate for lost sales "
               "(the program relaxes sales to <= min(demand, stock)); its level is simulated exactly on the "
@@ -360,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("saa", "rl"):
         if any(name in o for o in out):
             summary[f"{name}_gap"] = {f"L{o['lead_time']}-p{o['penalty']:g}": o[name]["gap"] for o in out}
-    print(json.dumps({**summary, "date": meta["date"], "commit": meta["commit"]}))
+    print(json.dumps({**summary, "date": facts["date"], "commit": facts["commit"]}))
     write_record(args.record, "zipkin", {"paths": args.paths, "train_paths": args.train_paths,
                                          "seed": args.seed, "saa_layer": args.saa, "rl_layer": rl,
                                          "instances": out, **summary}, started=facts)
