@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -55,6 +56,9 @@ def _kpis(db: Path) -> dict[str, dict]:
             result.get("tuning", {}).pop("seconds", None)
             out[r["key"]] = {k: r[k] for k in ("scenario", "policy", "seed", "cost_mean", "cost_lo",
                                                 "cost_hi", "fill_rate")} | {"result": result}
+        for key, costs in store.path_costs().items():  # every run's cost on each test path
+            assert np.isclose(np.mean(costs), out[key]["cost_mean"])
+            out[key]["path_costs"] = costs
         return out
 
 
@@ -196,7 +200,7 @@ def test_killed_batch_resumes_with_nothing_lost_or_duplicated(tmp_path):
     with Store(clean) as store:  # the same runs, uninterrupted, in this process
         for job in jobs:
             out = run_job(job)
-            store.add(out["run"], out["trajectories"], out["curves"])
+            store.add(**out)
 
     keys = {j.key for j in jobs}
     with Store(db, read_only=True) as store:
