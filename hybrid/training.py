@@ -21,6 +21,7 @@ metadata. ``out/`` receives ``model.zip`` and ``metadata.json``.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,9 +146,11 @@ def train_hybrid(scenario: str | Spec, kind: str = "mpc", *, timesteps: int = 20
     env = VecNormalize(VecMonitor(BatchedVecEnv(task, n_envs)), norm_obs=True, norm_reward=True)
     env.seed(seed)
     steps = n_steps or task.n_steps
-    model = PPO("MlpPolicy", env, learning_rate=learning_rate, n_steps=steps,
-                batch_size=min(batch_size, steps * n_envs), n_epochs=n_epochs, seed=seed, device="cpu",
-                policy_kwargs={"net_arch": [64, 64], "log_std_init": log_std_init}, verbose=0)
+    with warnings.catch_warnings():  # SB3 warns when the minibatch does not divide the rollout; harmless
+        warnings.filterwarnings("ignore", message="You have specified a mini-batch size")
+        model = PPO("MlpPolicy", env, learning_rate=learning_rate, n_steps=steps,
+                    batch_size=min(batch_size, steps * n_envs), n_epochs=n_epochs, seed=seed, device="cpu",
+                    policy_kwargs={"net_arch": [64, 64], "log_std_init": log_std_init}, verbose=0)
     curve: list[dict[str, float]] = []
     scale = task.cost_scale
 
