@@ -169,11 +169,12 @@ def run_job(job: Job) -> dict[str, Any]:
     (result,) = evaluate(spec, [policy], paths=job.paths, periods=job.periods, seed=job.seed,
                          bound=milp.hindsight_bound if job.bound else None)
     test = SamplePaths.draw(spec, job.paths, job.periods, seed=job.seed)
-    return record(job.key, job.scenario, spec, job.policy, policy, result, test, job.seed, started)
+    return record(job.key, job.scenario, spec, job.policy, policy, result, test, job.seed,
+                  time.perf_counter() - started)
 
 
 def record(key: str, scenario: str, spec: Any, text: str, policy: Any, result: Any, test: Any, seed: int,
-           started: float) -> dict[str, Any]:
+           seconds: float) -> dict[str, Any]:
     """One evaluated policy as what :meth:`hybrid.store.Store.add` takes.
 
     :param key: the run's key (:func:`hybrid.store.run_key`).
@@ -184,7 +185,7 @@ def record(key: str, scenario: str, spec: Any, text: str, policy: Any, result: A
     :param result: its :class:`~scenarios.evaluate.PolicyResult` on ``test``.
     :param test: the test paths.
     :param seed: their seed.
-    :param started: ``time.perf_counter()`` when the run began.
+    :param seconds: wall time of the run (building the policy, simulating it, the bound if asked).
     :return: the keyword arguments of :meth:`~hybrid.store.Store.add`: ``run``, ``trajectories``,
         ``curves`` and ``path_costs``.
     """
@@ -199,7 +200,7 @@ def record(key: str, scenario: str, spec: Any, text: str, policy: Any, result: A
         "periods": test.n_periods - test.warmup,
         "warmup": result.run.warmup, "cost_mean": cost.mean, "cost_lo": cost.low, "cost_hi": cost.high,
         "fill_rate": result.kpis["fill_rate"].mean, "bound_mean": result.bound_mean, "gap_to_bound": gap,
-        "seconds": time.perf_counter() - started, "result": result.to_dict(spec.known_optimum),
+        "seconds": seconds, "result": result.to_dict(spec.known_optimum),
         "versions": _versions(),
     }
     per_path = result.run.total_cost[:, result.run.warmup:].mean(axis=1)

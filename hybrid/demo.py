@@ -104,7 +104,7 @@ def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", path
     with Store(db) as store:
         for text, result in zip(texts, results, strict=True):
             key = run_key(spec.hash, text, seed, paths, periods)
-            row = record(key, spec.name, spec, text, policies[text], result, test, seed, started)
+            row = record(key, spec.name, spec, text, policies[text], result, test, seed, result.seconds)
             store.add(**row)
     say("writing the report")
     report = write_report(db, out / "report.html", title=f"echelon demo · {spec.name}")

@@ -13,7 +13,8 @@ Tables (the report reads them; names are a contract):
     ``periods`` (measured), ``warmup``, ``cost_mean``/``cost_lo``/``cost_hi``
     (cost per period and its 95% CI), ``fill_rate``, ``bound_mean`` and
     ``gap_to_bound`` (relative; NULL unless the hindsight bound was asked for),
-    ``seconds`` (wall time of the job), ``result`` (JSON: the full
+    ``seconds`` (wall time of the run: tuning or loading the policy and
+    simulating it, and the hindsight bound when asked for), ``result`` (JSON: the full
     :meth:`~scenarios.evaluate.PolicyResult.to_dict`, cost parts and every
     KPI included), ``versions`` (JSON), ``created``.
 ``trajectories``

@@ -10,6 +10,7 @@ are paired.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,7 @@ class PolicyResult:
     :param bound_gap: per-path cost per period over all periods (warm-up
         included) minus the hindsight bound on that path, when asked for.
     :param bound_mean: the mean hindsight bound per period.
+    :param seconds: wall time to build the policy (tuning or loading it) and simulate it.
     """
 
     label: str
@@ -57,6 +59,7 @@ class PolicyResult:
     win_rate: float | None = field(default=None)
     bound_gap: Estimate | None = field(default=None)
     bound_mean: float | None = field(default=None)
+    seconds: float | None = field(default=None)
 
     def to_dict(self, known_optimum: float | None = None) -> dict[str, Any]:
         """The JSON contract of ``echelon evaluate`` for this policy.
@@ -133,6 +136,7 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
     network = Network(spec)
     results: list[PolicyResult] = []
     for item in policies:
+        began = time.perf_counter()
         label = item if isinstance(item, str) else getattr(item, "name", type(item).__name__)
         if isinstance(item, str):
             if progress:
@@ -145,7 +149,7 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
         run = simulate(spec, test, policy, network=network)
         shown = policy.describe() if hasattr(policy, "describe") else {}
         results.append(PolicyResult(str(label), policy.name, shown, kpis(run), run,
-                                    getattr(policy, "tuning", None)))
+                                    getattr(policy, "tuning", None), seconds=time.perf_counter() - began))
     first = results[0].run.total_cost[:, results[0].run.warmup:].mean(axis=1)
     for r in results[1:]:
         r.difference = paired_difference(r.run, results[0].run)
