@@ -56,7 +56,7 @@ BENCH_CMD_rl-claims-1w2r := bench/rl_experiments.py --scenario rl-divergent-1w2r
 BENCH_CMD_rl-claims-1w2r-a2c := bench/rl_experiments.py --scenario rl-divergent-1w2r,rl-divergent-1w2r-ns \
 	--env tune $(CLAIMS) --set algo=a2c --out runs/bench/claims-a2c
 BENCH_CMD_peers_orgym := bench/peers_orgym.py
-BENCH_CMD_peers_stockpyl := bench/peers_stockpyl.py
+BENCH_CMD_peers_stockpyl := bench/peers_stockpyl.py --rl
 
 # One benchmark: its output to the terminal and NAME.txt, its record to NAME.json; fails if it fails.
 define run-bench

@@ -2,6 +2,7 @@
 
     python bench/peers_stockpyl.py                        # all instances, 1000 test paths
     python bench/peers_stockpyl.py --instances example_6_1 --no-saa
+    python bench/peers_stockpyl.py --rl                   # also one RL agent per instance; ~3 min more
     make bench-peers                                      # builds .venv-peers first, then runs this
 
 stockpyl (Snyder 2023) runs in ``.venv-peers``; this script runs in echelon's
@@ -23,7 +24,14 @@ holding at the shipping stage's local rate, as ``serial-3``) and
 * tunes echelon base-stock levels (``scenarios.tuning.tune``, 200 training
   paths) and, unless ``--no-saa``, solves the SAA program
   (``milp.static.optimise_static``) on the same training paths, and compares
-  each with ``S*`` on the test paths, paired.
+  each with ``S*`` on the test paths, paired;
+* with ``--rl``, trains one PPO agent on the TuneEnv per instance
+  (``rl.train``, the settings ``bench/rl_experiments.py`` uses for its
+  known-optima agent on ``serial-3``, which is Example 6.1: residual
+  base-stock, relative reward; :func:`rl_settings`), ``--rl-timesteps`` steps,
+  seed ``--rl-seed``, the model with the lowest held-out cost kept, and
+  compares it on the same test paths with ``C*``, with ``S*`` and with the
+  tuned levels (paired).
 
 Speed, on Example 6.1: stockpyl's ``sim.simulation`` (one path, echelon
 base-stock at ``S*``) against ``scenarios.simulator.simulate`` on 1, 64 and
@@ -52,6 +60,8 @@ INSTANCES = ("example_6_1", "problem_6_1", "problem_6_2a_adj", "problem_6_2b_adj
 ADJUSTED_FROM = {"problem_6_2a_adj": ("problem_6_2a", 0.5), "problem_6_2b_adj": ("problem_6_2b", 0.5)}
 SPEED_INSTANCE = "example_6_1"
 SPEED_PERIODS = 2000  # stockpyl simulation length (one path)
+#: The known-optima agent's scenario in bench/rl_experiments.py: serial-3 is Example 6.1.
+RL_SCENARIO = "serial-3"
 
 
 # ----------------------------------------------------------------------------- peer side
@@ -162,8 +172,42 @@ def serial_spec(data: dict):
     )
 
 
-def compare(data: dict, test_paths: int, train_paths: int, seed: int, saa: bool, log=print) -> dict:
-    """Simulated cost at ``S*`` against ``C*``; tuned and SAA levels against ``S*``, paired."""
+def rl_settings() -> dict:
+    """Training settings of the agents: ``bench/rl_experiments.py``'s for ``serial-3``."""
+    from bench.rl_experiments import SETTINGS
+
+    return dict(SETTINGS[RL_SCENARIO]["tune"])
+
+
+def rl_layer(spec, timesteps: int, seed: int, out: Path) -> tuple[object, dict]:
+    """The RL layer: one PPO TuneEnv agent trained on ``spec`` (saved as TOML under ``out``)."""
+    from rl.policy import load as load_agent
+    from rl.training import TrainConfig, train
+    from scenarios.spec import save
+
+    out.mkdir(parents=True, exist_ok=True)
+    scenario = out / f"{spec.name}.toml"
+    save(spec, scenario)
+    settings = {**rl_settings(), "timesteps": timesteps}
+    config = TrainConfig(scenario=str(scenario), env="tune", seed=seed, progress_bar=False, torch_threads=1,
+                         out=str(out / f"{spec.name}-tune-seed{seed}"), **settings)
+    result = train(config)
+    kept = next((h["timesteps"] for h in result.history if h["cost"] == result.best_cost), None)
+    agent = load_agent(result.model_path)
+    agent.name = f"rl-tune seed {seed}"
+    return agent, {"policy": agent.name, "algo": config.algo, "env": config.env, "seed": seed,
+                   "steps": result.timesteps, "kept_at_step": kept, "settings": settings,
+                   "train_time_s": result.train_time_s, "held_out_cost": result.best_cost,
+                   "held_out_anchor_cost": result.anchor_cost, "path": str(result.model_path.parent)}
+
+
+def compare(data: dict, test_paths: int, train_paths: int, seed: int, saa: bool, log=print, *,
+            rl: dict | None = None) -> dict:
+    """Simulated cost at ``S*`` against ``C*``; tuned and SAA levels (and an agent) against ``S*``, paired.
+
+    :param rl: also an agent (:func:`rl_layer`): ``{"timesteps": n, "seed": s, "out": dir}``; its row
+        has the paired difference against ``S*`` and against the tuned levels (``minus_tuner``).
+    """
     from scenarios.evaluate import train_seed
     from scenarios.kpis import estimate, paired_difference
     from scenarios.paths import SamplePaths
@@ -189,11 +233,12 @@ def compare(data: dict, test_paths: int, train_paths: int, seed: int, saa: bool,
 
         methods.append(("saa", lambda: optimise_static(spec, train, "echelon-base-stock",
                                                       time_limit=120).levels))
+    runs = {}
     for key, find in methods:
         started = time.perf_counter()
         levels = np.ravel(np.asarray(find(), dtype=float))
         seconds = time.perf_counter() - started
-        run = simulate(spec, test, EchelonBaseStock(S=levels), kpi_flows=False)
+        run = runs[key] = simulate(spec, test, EchelonBaseStock(S=levels), kpi_flows=False)
         c = estimate(run.total_cost[:, test.warmup:].mean(1))
         diff = paired_difference(run, optimal)
         row[key] = {"levels": levels.tolist(), "cost": c.to_dict(), "minus_S_star": diff.to_dict(),
@@ -201,6 +246,18 @@ def compare(data: dict, test_paths: int, train_paths: int, seed: int, saa: bool,
         log(f"    {key:5s}: S = {np.round(levels, 3).tolist()} in {seconds:.1f} s: {c.mean:.4f} "
             f"[{c.low:.4f}, {c.high:.4f}], minus cost at S* {diff.mean:+.4f} "
             f"[{diff.low:+.4f}, {diff.high:+.4f}] (paired), gap to C* {row[key]['gap_to_C_star']:+.2%}")
+    if rl is not None:
+        agent, info = rl_layer(spec, rl["timesteps"], rl["seed"], Path(rl["out"]))
+        run = simulate(spec, test, agent, kpi_flows=False)
+        c = estimate(run.total_cost[:, test.warmup:].mean(1))
+        diff, vs_tuner = paired_difference(run, optimal), paired_difference(run, runs["tuner"])
+        row["rl"] = {**info, "cost": c.to_dict(), "minus_S_star": diff.to_dict(),
+                     "minus_tuner": vs_tuner.to_dict(), "gap_to_C_star": c.mean / C - 1}
+        log(f"    rl   : {info['policy']}, {info['steps']} steps in {info['train_time_s']:.0f} s "
+            f"(kept at step {info['kept_at_step']}): {c.mean:.4f} [{c.low:.4f}, {c.high:.4f}], minus cost "
+            f"at S* {diff.mean:+.4f} [{diff.low:+.4f}, {diff.high:+.4f}], minus tuner {vs_tuner.mean:+.4f} "
+            f"[{vs_tuner.low:+.4f}, {vs_tuner.high:+.4f}] (paired), gap to C* "
+            f"{row['rl']['gap_to_C_star']:+.2%}")
     return row
 
 
@@ -251,11 +308,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-paths", type=int, default=200, help="training paths (200 periods each)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-saa", action="store_true", help="skip the SAA program (milp.static)")
+    parser.add_argument("--rl", action="store_true",
+                        help="also the RL layer: one PPO TuneEnv agent per instance")
+    parser.add_argument("--rl-timesteps", type=int, default=None,
+                        help=f"steps per agent (default: bench/rl_experiments.py's for {RL_SCENARIO})")
+    parser.add_argument("--rl-seed", type=int, default=0, help="training seed of every agent")
+    parser.add_argument("--out", default="runs/bench/peers_stockpyl",
+                        help="where the agents and their specs are saved")
     add_record_option(parser)
     args = parser.parse_args(argv)
+    if args.rl and args.rl_seed == args.seed:
+        parser.error("--rl-seed must differ from --seed (the test paths)")
+    rl = {"timesteps": args.rl_timesteps or rl_settings()["timesteps"], "seed": args.rl_seed,
+          "out": args.out} if args.rl else None
     facts = machine_facts()
+    layer = f" --rl --rl-timesteps {rl['timesteps']} --rl-seed {rl['seed']}" if rl else ""
     print(f"python bench/peers_stockpyl.py --paths {args.paths} --train-paths {args.train_paths} "
-          f"--seed {args.seed}{' --no-saa' if args.no_saa else ''}  --  {facts['date']}, commit "
+          f"--seed {args.seed}{' --no-saa' if args.no_saa else ''}{layer}  --  {facts['date']}, commit "
           f"{facts['commit']}, {facts['nproc']} CPUs ({facts['cpu']}), load {facts['load_average']}")
     missing = peer_missing("stockpyl")
     if missing:
@@ -266,7 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     instances = json.loads(str(run_peer(Path(__file__), "instances",
                                         {"names": np.array(json.dumps(args.instances))})["json"]))
     print("optima: stockpyl's Chen-Zheng S* and C*, echelon's simulated cost at S*, and echelon's tuners")
-    rows = [compare(d, args.paths, args.train_paths, args.seed, not args.no_saa) for d in instances]
+    if rl:
+        print(f"RL: one PPO TuneEnv agent per instance, {rl['timesteps']} steps, seed {rl['seed']}, "
+              f"settings of bench/rl_experiments.py for {RL_SCENARIO}: {rl_settings()}")
+    rows = [compare(d, args.paths, args.train_paths, args.seed, not args.no_saa, rl=rl) for d in instances]
     speed_rows = []
     by_name = {d["name"]: d for d in instances}
     if SPEED_INSTANCE in by_name:
@@ -287,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(summary))
     write_record(args.record, "peers_stockpyl",
                  {"summary": summary, "skipped": None, "paths": args.paths, "train_paths": args.train_paths,
-                  "seed": args.seed, "instances": rows, "speed": speed_rows}, started=facts)
+                  "seed": args.seed, "rl_layer": rl, "instances": rows, "speed": speed_rows}, started=facts)
     return 0
 
 

@@ -44,6 +44,9 @@ MARKER = re.compile(r"^(?P<indent>[ \t]*)<!-- bench:(?P<name>[\w.-]+) -->[ \t]*\
 CLAIMS = {"rl-divergent-1w3r": ("PPO", -0.3676), "rl-divergent-1w3r-ns": ("PPO", -0.9420),
           "rl-divergent-1w2r": ("A3C", +0.0164), "rl-divergent-1w2r-ns": ("A3C", -0.2179)}
 
+#: stockpyl instances that are a built-in scenario: Snyder & Shen's Example 6.1 is ``serial-3``.
+STOCKPYL_BUILTIN = {"example_6_1": "serial-3"}
+
 Records = dict[str, dict[str, Any]]
 
 
@@ -236,20 +239,29 @@ def peers_stockpyl(records: Records) -> list[str]:
     rec = records["peers_stockpyl"]
     if rec["data"].get("skipped"):
         return _skipped(rec)
+    d = rec["data"]
+    agents = [r["rl"] for r in d["instances"] if r.get("rl")]
+    keys = ("tuner", "saa", "rl") if agents else ("tuner", "saa")
     rows = []
-    for r in rec["data"]["instances"]:
+    for r in d["instances"]:
         cells = [r["instance"], r["stages"], f"{r['C_star']:.4f}", _ci(r["cost_at_S_star"], 3),
                  "yes" if r["within_ci"] else "**no**"]
-        for key in ("tuner", "saa"):
+        for key in keys:
             m = r.get(key)
             cells.append(f"{m['cost']['mean']:.3f}, {_signed_ci(m['minus_S_star'])}" if m else "not run")
         rows.append(cells)
+    heads = {"tuner": "tuner", "saa": "SAA", "rl": "RL (PPO TuneEnv)"}
     out = _table(["instance (Snyder & Shen)", "stages", "C\\* (stockpyl, exact)", "echelon at S\\* (95% CI)",
-                  "within CI", "tuner: cost, minus S\\* (paired)", "SAA: cost, minus S\\* (paired)"],
-                 "lrrrlrr", rows)
-    d = rec["data"]
-    return out + ["", f"**max_rel_cost_diff = {d['summary']['max_rel_cost_diff']:.2%}**; {d['paths']} test "
-                  f"paths x 300 periods (seed {d['seed']}), tuners on {d['train_paths']} training paths."]
+                  "within CI", *(f"{heads[k]}: cost, minus S\\* (paired)" for k in keys)],
+                 "lrrrl" + "r" * len(keys), rows)
+    note = f"**max_rel_cost_diff = {d['summary']['max_rel_cost_diff']:.2%}**; {d['paths']} test paths " \
+           f"x 300 periods (seed {d['seed']}), tuners on {d['train_paths']} training paths."
+    if agents:
+        seeds = ", ".join(str(s) for s in sorted({a["seed"] for a in agents}))
+        note += f" RL: one PPO TuneEnv agent per instance ({_steps(agents)}, seed {seeds}; the settings " \
+                f"`bench/rl_experiments.py` uses for `serial-3`), the model with the lowest held-out cost " \
+                f"kept; on the same test paths."
+    return out + ["", note]
 
 
 def peers_stockpyl_speed(records: Records) -> list[str]:
@@ -452,18 +464,23 @@ def _gap_range(gaps: list[float]) -> str:
     return f"{_pct(min(gaps))} to {_pct(max(gaps))} (median {_pct(float(np.median(gaps)))})"
 
 
-def _zipkin_hybrid_pointer(records: Records) -> str:
-    """Hybrid on the Zipkin row: not run; a pointer to lost-sales-poisson (L = 2, p = 9) if it ran there."""
-    record = records.get("hybrid-lost-sales-poisson")
-    if record is None or record.get("scenario", "lost-sales-poisson") != "lost-sales-poisson":
-        return "not run"
+def _hybrid_gaps(records: Records, scenario: str) -> str | None:
+    """The hybrid agents' gaps on a built-in scenario's row (``+4.74%``, ``/``-separated), or ``None``."""
+    record = records.get(f"hybrid-{scenario}")
+    if record is None or record.get("scenario", scenario) != scenario:
+        return None
     scenarios = records.get("known_optima", {}).get("data", {}).get("scenarios", [])
-    optimum = next((sc["optimum"] for sc in scenarios if sc["scenario"] == "lost-sales-poisson"), None)
+    optimum = next((sc["optimum"] for sc in scenarios if sc["scenario"] == scenario), None)
     costs = [r["cost"]["mean"] for r in record["results"] if r["policy"].startswith("hybrid-")]
     if optimum is None or not costs:
-        return "not run"
-    gaps = [c / optimum - 1 for c in costs]
-    return f"not run; see lost-sales-poisson ({' / '.join(_pct(g) for g in gaps)})"
+        return None
+    return " / ".join(_pct(c / optimum - 1) for c in costs)
+
+
+def _zipkin_hybrid_pointer(records: Records) -> str:
+    """Hybrid on the Zipkin row: not run; a pointer to lost-sales-poisson (L = 2, p = 9) if it ran there."""
+    gaps = _hybrid_gaps(records, "lost-sales-poisson")
+    return "not run" if gaps is None else f"not run; see lost-sales-poisson ({gaps})"
 
 
 def _zipkin_layer_row(records: Records) -> list[Any] | None:
@@ -494,6 +511,13 @@ def _zipkin_layer_row(records: Records) -> list[Any] | None:
             _zipkin_hybrid_pointer(records), "`zipkin`"]
 
 
+def _stockpyl_hybrid_pointer(records: Records, instance: str) -> str:
+    """Hybrid on a stockpyl row: not run; for Example 6.1 a pointer to serial-3 (the same system)."""
+    scenario = STOCKPYL_BUILTIN.get(instance)
+    gaps = _hybrid_gaps(records, scenario) if scenario else None
+    return "not run" if gaps is None else f"not run; see {scenario}, the same system ({gaps})"
+
+
 def _stockpyl_layer_rows(records: Records) -> list[list[Any]]:
     data = records.get("peers_stockpyl", {}).get("data")
     if not data or data.get("skipped"):
@@ -503,8 +527,11 @@ def _stockpyl_layer_rows(records: Records) -> list[list[Any]]:
         C = r["C_star"]
         tuner = _gap_cell("tuned echelon base-stock", r["tuner"]["cost"]["mean"], None, C)
         saa = _gap_cell("SAA levels", r["saa"]["cost"]["mean"], None, C) if r.get("saa") else "not run"
-        rows.append([f"stockpyl `{r['instance']}`", f"{C:.4f} (exact)", tuner, saa, "not run", "not run",
-                     "`peers_stockpyl`"])
+        agent = r.get("rl")
+        rl = _gap_cell(f"TuneEnv agent ({agent['steps'] // 1000}k steps, seed {agent['seed']})",
+                       agent["cost"]["mean"], agent["cost"]["ci95"], C) if agent else "not run"
+        rows.append([f"stockpyl `{r['instance']}`", f"{C:.4f} (exact)", tuner, saa, rl,
+                     _stockpyl_hybrid_pointer(records, r["instance"]), "`peers_stockpyl`"])
     return rows
 
 

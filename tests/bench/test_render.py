@@ -245,3 +245,71 @@ def test_the_zipkin_layer_row_says_how_many_instances_a_layer_covers():
     zipkin = render.render_text("<!-- bench:zipkin -->\nold\n<!-- /bench:zipkin -->\n", {"zipkin": record},
                                 log=lambda m: None)
     assert "| 5.5000 (S=19) +10.00% | not run |" in zipkin
+
+
+def _stockpyl_record(rl: bool = True) -> dict:
+    """example_6_1 and problem_6_1 with the tuner and SAA rows; with ``rl`` an agent on each."""
+    instances = []
+    for name, stages, C, tuner, saa, agent in (("example_6_1", 3, 47.6654, 47.684, 47.689, 47.70),
+                                               ("problem_6_1", 2, 166.2705, 166.405, 166.399, 166.5)):
+        row = {"instance": name, "stages": stages, "C_star": C, "within_ci": True,
+               "cost_at_S_star": {"mean": C, "ci95": [C - 0.1, C + 0.1]}}
+        for key, cost in (("tuner", tuner), ("saa", saa)):
+            row[key] = {"cost": {"mean": cost, "ci95": [cost - .1, cost + .1]},
+                        "minus_S_star": {"mean": 0.01, "ci95": [0.0, 0.02]}, "gap_to_C_star": cost / C - 1}
+        if rl:
+            row["rl"] = {"policy": "rl-tune seed 0", "seed": 0, "steps": 102400,
+                         "cost": {"mean": agent, "ci95": [agent - .1, agent + .1]},
+                         "minus_S_star": {"mean": 0.02, "ci95": [0.01, 0.03]},
+                         "minus_tuner": {"mean": 0.01, "ci95": [0.0, 0.02]}, "gap_to_C_star": agent / C - 1}
+        instances.append(row)
+    summary = {"max_rel_cost_diff": 0.0008, "speedup_1024": 2668.0}
+    return {"name": "peers_stockpyl", "command": "python bench/peers_stockpyl.py --rl", "machine": MACHINE,
+            "seconds": 200.0, "data": {"summary": summary, "skipped": None, "paths": 100, "train_paths": 20,
+                                       "seed": 1, "instances": instances, "speed": []}}
+
+
+def test_the_stockpyl_table_has_an_rl_column_when_agents_ran():
+    doc = "<!-- bench:peers-stockpyl -->\nold\n<!-- /bench:peers-stockpyl -->\n"
+    new = render.render_text(doc, {"peers_stockpyl": _stockpyl_record()}, log=lambda m: None)
+    assert "| SAA: cost, minus S\\* (paired) | RL (PPO TuneEnv): cost, minus S\\* (paired) |" in new
+    assert "| 47.689, +0.0100 [+0.0000, +0.0200] | 47.700, +0.0200 [+0.0100, +0.0300] |" in new
+    assert "RL: one PPO TuneEnv agent per instance (102k steps, seed 0; the settings " \
+           "`bench/rl_experiments.py` uses for `serial-3`)" in new
+    record = _stockpyl_record()
+    del record["data"]["instances"][1]["rl"]
+    new = render.render_text(doc, {"peers_stockpyl": record}, log=lambda m: None)
+    assert "| 166.399, +0.0100 [+0.0000, +0.0200] | not run |" in new
+    plain = render.render_text(doc, {"peers_stockpyl": _stockpyl_record(rl=False)}, log=lambda m: None)
+    assert "RL" not in plain and "| SAA: cost, minus S\\* (paired) |\n" in plain
+
+
+def _hybrid_serial_record(scenario: str = "serial-3") -> dict:
+    return {"scenario": scenario, "date": "2026-01-02 05:00 UTC", "args": {"paths": 20},
+            "results": [{"policy": "hybrid-mpc:path=runs/x/hybrid-mpc-seed0", "cost": {"mean": 60.912}},
+                        {"policy": "sS", "cost": {"mean": 47.45}}]}
+
+
+def test_the_stockpyl_layer_rows_fill_rl_and_point_example_6_1_to_the_serial_3_hybrid():
+    doc = "<!-- bench:layers -->\nold\n<!-- /bench:layers -->\n"
+    known = _known_optima_record()
+    serial = {**known["data"]["scenarios"][0], "scenario": "serial-3", "optimum": 47.67}
+    known["data"]["scenarios"].append(serial)
+    records = {"known_optima": known, "peers_stockpyl": _stockpyl_record()}
+
+    def cells(name: str) -> list[str]:
+        text = render.render_text(doc, records, log=lambda m: None)
+        row = next(x for x in text.splitlines() if x.startswith(f"| stockpyl `{name}`"))
+        return [c.strip() for c in row.strip("|").split("|")]
+
+    assert cells("example_6_1")[4] == "TuneEnv agent (102k steps, seed 0) 47.700 [47.600, 47.800] (+0.07%)"
+    assert cells("problem_6_1")[4] == "TuneEnv agent (102k steps, seed 0) 166.500 [166.400, 166.600] (+0.14%)"
+    assert cells("example_6_1")[5] == cells("problem_6_1")[5] == "not run"
+    records["hybrid-serial-3"] = _hybrid_serial_record()
+    assert cells("example_6_1")[5] == "not run; see serial-3, the same system (+27.78%)"
+    assert cells("problem_6_1")[5] == "not run"
+    records["hybrid-serial-3"] = _hybrid_serial_record("lost-sales-poisson")  # a record of another scenario
+    assert cells("example_6_1")[5] == "not run"
+    records["hybrid-serial-3"] = _hybrid_serial_record()
+    records["peers_stockpyl"] = _stockpyl_record(rl=False)
+    assert cells("example_6_1")[4] == "not run"
