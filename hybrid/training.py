@@ -24,12 +24,11 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from rl.anchor import Anchor, make_anchor
-from rl.artifacts import MODEL_FILE, versions, write_metadata
+from rl.artifacts import MODEL_FILE, NORMALIZE_FILE, agent_metadata, normalisation_stats, write_metadata
 from rl.tasks import Task, TuneTask
 from rl.vec_env import BatchedVecEnv
 from scenarios.errors import SpecError
@@ -176,23 +175,16 @@ def train_hybrid(scenario: str | Spec, kind: str = "mpc", *, timesteps: int = 20
     directory = Path(out or f"runs/{spec.name}-hybrid-{kind}-seed{seed}")
     directory.mkdir(parents=True, exist_ok=True)
     model.save(directory / MODEL_FILE)
-    rms = env.obs_rms
-    normalisation = {"mean": rms.mean.tolist(), "var": rms.var.tolist(), "epsilon": env.epsilon,
-                     "clip_obs": env.clip_obs}
+    env.save(str(directory / NORMALIZE_FILE))  # SB3's own VecNormalize, for SB3 users (as rl.train does)
+    normalisation = normalisation_stats(env)
     elapsed = time.perf_counter() - started
-    metadata: dict[str, Any] = {
-        "algo": "ppo", "env": "mpc" if kind == "mpc" else "tune", "env_options": options,
-        "scenario": {"name": spec.name, "hash": spec.hash, "spec": spec.to_dict()},
-        "anchor": anchor.to_dict(),
-        "observation": {"size": task.observer.size, "features": task.observer.feature_names,
-                        "normalisation": normalisation if kind == "mpc" else {MODEL_FILE: normalisation}},
-        "action": {"size": task.action_size},
-        "training": {"kind": kind, "timesteps": int(model.num_timesteps), "train_time_s": elapsed,
-                     "n_envs": n_envs, "seed": seed,
-                     "history": [{**c, "anchor_cost": anchor.cost_per_period} for c in curve]},
-        "versions": versions(),
-    }
-    if kind == "mpc":
-        metadata["deploy"] = {"horizon": horizon, "mip_gap": mip_gap}
+    metadata = agent_metadata(
+        algo="ppo", env="mpc" if kind == "mpc" else "tune", env_options=options, spec=spec, anchor=anchor,
+        task=task, normalisation=normalisation if kind == "mpc" else {MODEL_FILE: normalisation},
+        action={"size": task.action_size},
+        training={"kind": kind, "timesteps": int(model.num_timesteps), "train_time_s": elapsed,
+                  "n_envs": n_envs, "seed": seed,
+                  "history": [{**c, "anchor_cost": anchor.cost_per_period} for c in curve]},
+        **({"deploy": {"horizon": horizon, "mip_gap": mip_gap}} if kind == "mpc" else {}))
     write_metadata(directory, metadata)
     return HybridResult(directory / MODEL_FILE, int(model.num_timesteps), elapsed, anchor, curve)

@@ -26,8 +26,8 @@ from typing import Any
 
 from scenarios.errors import SpecError
 
-__all__ = ["FORMAT", "METADATA_FILE", "MODEL_FILE", "FINAL_MODEL_FILE", "NORMALIZE_FILE", "read_metadata",
-           "versions", "write_metadata"]
+__all__ = ["FORMAT", "METADATA_FILE", "MODEL_FILE", "FINAL_MODEL_FILE", "NORMALIZE_FILE", "agent_metadata",
+           "normalisation_stats", "read_metadata", "versions", "write_metadata"]
 
 FORMAT = "echelon-rl/1"
 MODEL_FILE = "model.zip"
@@ -45,6 +45,38 @@ def versions() -> dict[str, str]:
         except importlib_metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def normalisation_stats(env: Any) -> dict[str, Any]:
+    """The observation statistics of a ``VecNormalize`` now, as the metadata keeps them."""
+    rms = env.obs_rms
+    return {"mean": rms.mean.tolist(), "var": rms.var.tolist(), "epsilon": env.epsilon,
+            "clip_obs": env.clip_obs}
+
+
+def agent_metadata(*, algo: str, env: str, env_options: dict[str, Any], spec: Any, anchor: Any, task: Any,
+                   normalisation: Any, action: dict[str, Any], training: dict[str, Any],
+                   **extra: Any) -> dict[str, Any]:
+    """The metadata of a trained agent (module notes), for :func:`write_metadata`.
+
+    :param algo: ``"ppo"``, ``"a2c"`` or ``"sac"``.
+    :param env: the environment kind (``"tune"``, ``"direct"``, ``"mpc"``).
+    :param env_options: the keyword options that rebuild the environment's task.
+    :param spec: the training scenario.
+    :param anchor: the :class:`~rl.anchor.Anchor` the task starts from.
+    :param task: the task (its observer gives the observation's size and feature names).
+    :param normalisation: the observation statistics (:func:`normalisation_stats`), per model file
+        where there are several.
+    :param action: ``size`` and, where known, ``names``.
+    :param training: how the agent was trained.
+    :param extra: further top-level entries (``deploy`` for hybrid agents).
+    """
+    return {"algo": algo, "env": env, "env_options": env_options,
+            "scenario": {"name": spec.name, "hash": spec.hash, "spec": spec.to_dict()},
+            "anchor": anchor.to_dict(),
+            "observation": {"size": task.observer.size, "features": task.observer.feature_names,
+                            "normalisation": normalisation, "vecnormalize": NORMALIZE_FILE},
+            "action": action, "training": training, "versions": versions(), **extra}
 
 
 def write_metadata(directory: str | Path, data: dict[str, Any]) -> Path:

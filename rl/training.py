@@ -36,7 +36,14 @@ from typing import Any
 import numpy as np
 
 from rl.anchor import Anchor, make_anchor
-from rl.artifacts import FINAL_MODEL_FILE, MODEL_FILE, NORMALIZE_FILE, versions, write_metadata
+from rl.artifacts import (
+    FINAL_MODEL_FILE,
+    MODEL_FILE,
+    NORMALIZE_FILE,
+    agent_metadata,
+    normalisation_stats,
+    write_metadata,
+)
 from rl.policy import ALGORITHMS, AgentPolicy, algorithm
 from rl.tasks import DirectOrderTask, TuneTask
 from rl.vec_env import BatchedVecEnv
@@ -275,27 +282,21 @@ class _Trainer:
         """The observation statistics in use now (a copy)."""
         if not self.config.normalize:
             return None
-        rms = self.env.obs_rms
-        return {"mean": rms.mean.tolist(), "var": rms.var.tolist(), "epsilon": self.env.epsilon,
-                "clip_obs": self.env.clip_obs}
+        return normalisation_stats(self.env)
 
     def metadata(self, normalisation: dict[str, dict | None]) -> dict[str, Any]:
         """The metadata of the agent (see :mod:`rl.artifacts`)."""
         task = self.batched.task
-        return {
-            "algo": self.config.algo, "env": self.config.env, "env_options": self.options,
-            "scenario": {"name": self.target.name, "hash": self.target.hash, "spec": self.target.to_dict()},
-            "anchor": self.anchor.to_dict(),
-            "observation": {"size": task.observer.size, "features": task.observer.feature_names,
-                            "normalisation": normalisation, "vecnormalize": NORMALIZE_FILE},
-            "action": {"size": task.action_size,
-                       "names": task.residuals.names if self.config.env == "tune" else task.orders.names},
-            "training": {"config": asdict(self.config), "timesteps": int(self.model.num_timesteps),
-                         "train_time_s": time.perf_counter() - self.started, "history": self.history,
-                         "eval_paths": self.config.eval_paths, "eval_seed": self.config.eval_seed,
-                         "best_cost": self.best_cost, "anchor_cost": self.anchor_cost},
-            "versions": versions(),
-        }
+        c = self.config
+        return agent_metadata(
+            algo=c.algo, env=c.env, env_options=self.options, spec=self.target, anchor=self.anchor, task=task,
+            normalisation=normalisation,
+            action={"size": task.action_size,
+                    "names": task.residuals.names if c.env == "tune" else task.orders.names},
+            training={"config": asdict(c), "timesteps": int(self.model.num_timesteps),
+                      "train_time_s": time.perf_counter() - self.started, "history": self.history,
+                      "eval_paths": c.eval_paths, "eval_seed": c.eval_seed, "best_cost": self.best_cost,
+                      "anchor_cost": self.anchor_cost})
 
     def _cost(self, policy: Any) -> float:
         """Mean cost per period (after the warm-up) on the evaluation paths."""
