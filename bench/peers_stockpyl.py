@@ -180,25 +180,10 @@ def rl_settings() -> dict:
 
 
 def rl_layer(spec, timesteps: int, seed: int, out: Path) -> tuple[object, dict]:
-    """The RL layer: one PPO TuneEnv agent trained on ``spec`` (saved as TOML under ``out``)."""
-    from rl.policy import load as load_agent
-    from rl.training import TrainConfig, train
-    from scenarios.spec import save
+    """The RL layer: one PPO TuneEnv agent on ``spec`` with :func:`rl_settings` (``bench.rl_experiments``)."""
+    from bench.rl_experiments import train_tune_agent
 
-    out.mkdir(parents=True, exist_ok=True)
-    scenario = out / f"{spec.name}.toml"
-    save(spec, scenario)
-    settings = {**rl_settings(), "timesteps": timesteps}
-    config = TrainConfig(scenario=str(scenario), env="tune", seed=seed, progress_bar=False, torch_threads=1,
-                         out=str(out / f"{spec.name}-tune-seed{seed}"), **settings)
-    result = train(config)
-    kept = next((h["timesteps"] for h in result.history if h["cost"] == result.best_cost), None)
-    agent = load_agent(result.model_path)
-    agent.name = f"rl-tune seed {seed}"
-    return agent, {"policy": agent.name, "algo": config.algo, "env": config.env, "seed": seed,
-                   "steps": result.timesteps, "kept_at_step": kept, "settings": settings,
-                   "train_time_s": result.train_time_s, "held_out_cost": result.best_cost,
-                   "held_out_anchor_cost": result.anchor_cost, "path": str(result.model_path.parent)}
+    return train_tune_agent(spec, {**rl_settings(), "timesteps": timesteps}, seed, out)
 
 
 def compare(data: dict, test_paths: int, train_paths: int, seed: int, saa: bool, log=print, *,

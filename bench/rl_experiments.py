@@ -265,6 +265,32 @@ def print_report(report: dict[str, Any]) -> None:
               + f"; every seed's paired CI entirely below zero: {s['all_seeds_exclude_zero']}")
 
 
+def train_tune_agent(spec, settings: dict[str, Any], seed: int, out: Path) -> tuple[Any, dict[str, Any]]:
+    """One PPO TuneEnv agent trained on ``spec`` (saved as TOML under ``out``) for a benchmark's RL layer.
+
+    :param spec: the scenario (any spec: it is written to ``out/<name>.toml`` for ``TrainConfig``).
+    :param settings: ``TrainConfig`` fields (e.g. ``SETTINGS[name]["tune"]`` with ``timesteps``).
+    :param seed: the training seed.
+    :param out: where the scenario file and the agent go.
+    :return: the loaded agent (named ``rl-tune seed <seed>``) and what the result file keeps of it.
+    """
+    from scenarios.spec import save
+
+    out.mkdir(parents=True, exist_ok=True)
+    scenario = out / f"{spec.name}.toml"
+    save(spec, scenario)
+    config = TrainConfig(scenario=str(scenario), env="tune", seed=seed, progress_bar=False, torch_threads=1,
+                         out=str(out / f"{spec.name}-tune-seed{seed}"), **settings)
+    result = train(config)
+    kept = next((h["timesteps"] for h in result.history if h["cost"] == result.best_cost), None)
+    agent = load_agent(result.model_path)
+    agent.name = f"rl-tune seed {seed}"
+    return agent, {"policy": agent.name, "algo": config.algo, "env": config.env, "seed": seed,
+                   "steps": result.timesteps, "kept_at_step": kept, "settings": settings,
+                   "train_time_s": result.train_time_s, "held_out_cost": result.best_cost,
+                   "held_out_anchor_cost": result.anchor_cost, "path": str(result.model_path.parent)}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse options, run, print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
