@@ -281,70 +281,99 @@ def evaluate(
 
 @app.command()
 def batch(
-    file: Annotated[str, typer.Argument(help="Batch file (TOML): scenarios, policies, seeds, paths, "
-                                        "periods, bound; see hybrid/batchfile.py.")],
-    backend: Annotated[str, typer.Option(help="local (a process pool) or ray (pip install -e "
-                                         "'.[ray]').")] = "local",
+    file: Annotated[str, typer.Argument(help="Batch file (TOML): scenarios, policies and optionally "
+                                        "seeds, paths, periods, bound; the format is below.")],
+    backend: Annotated[str, typer.Option(help="local (a process per job) or ray (needs "
+                                         "pip install -e '.[ray]').")] = "local",
     workers: Annotated[int | None, typer.Option(help="Jobs run in parallel [default: the machine's "
                                                 "cores].")] = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster to attach to (with --backend ray) "
                                                 "[default: start Ray on this machine].")] = None,
-    db: Annotated[str, typer.Option(help="DuckDB results file; runs already in it are skipped, so "
-                                    "a killed batch resumes.")] = "results.duckdb",
+    db: Annotated[str, typer.Option(help="DuckDB results file; runs already in it are skipped (a "
+                                    "stopped batch resumes), failed runs are retried.")] = "results.duckdb",
     export: Annotated[str | None, typer.Option(help="Also write the runs table to this Parquet "
-                                               "file.")] = None,
+                                               "file (checked before anything runs).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run every scenario × policy × seed of a batch file into DuckDB, skipping runs already stored."""
-    with _user_errors():
-        import duckdb
-        from rich import progress as rp
+    """Run every scenario × policy × seed of a batch file into DuckDB, skipping runs already stored.
 
-        from hybrid.arena import register_all
-        from hybrid.batch import check_options, run_batch
-        from hybrid.batchfile import load_batch
-        from hybrid.store import Store
-        from scenarios.errors import SpecError
+    A batch file is TOML; scenarios and policies are required, the rest have defaults:
 
-        check_options(backend, workers, address)
-        register_all()
-        plan = load_batch(file)  # the whole file is checked before anything runs
-        try:
-            store = Store(db)
-        except duckdb.Error as err:
-            raise SpecError("--db", f"cannot open {db}: {str(err).splitlines()[0]}") from None
-        console = _stderr()
-        bar = rp.Progress(rp.TextColumn("[bold]batch"), rp.BarColumn(), rp.MofNCompleteColumn(),
-                          rp.TextColumn("elapsed"), rp.TimeElapsedColumn(), rp.TextColumn("ETA"),
-                          rp.TimeRemainingColumn(), console=console, disable=not console.is_terminal)
-        task = bar.add_task("batch", total=None)
+    \b
+        scenarios = ["serial-3", "my-network.toml",
+                     { distribution = "seasonal-grocery", draws = 3, seed = 1 }]
+        policies = ["sS", "base-stock:S=5,5,5", "rolling-horizon:horizon=13"]
+        seeds = 5          # a count (seeds 0..4) or a list [0, 1, 2]; default [0]
+        paths = 50         # test paths per run; default 100
+        periods = 52       # measured periods per run; default: each scenario's horizon
+        bound = false      # also solve the hindsight bound (MILP) per path
 
-        def started(to_run: int, skipped: int) -> None:
-            console.print(f"[dim]{plan.source}: {to_run + skipped} runs, {skipped} already in {db}, "
-                          f"{to_run} to run on {backend}[/]", highlight=False)
-            bar.update(task, total=to_run)
+    A scenario is a built-in name (echelon scenarios list) or a TOML file, relative to the
+    batch file; a distribution entry draws that many scenarios from the base scenario's
+    [randomisation] ranges or from ranges given in the entry (demand_level = [0.8, 1.2]).
+    A policy is a text as for evaluate --policy. The whole file is checked before anything
+    runs. Exit code 0: every run stored; 1: some runs failed (each is recorded with its
+    error and retried when the same command runs again); 2: bad input; 130: stopped by
+    Ctrl-C (finished runs are kept; the same command resumes).
+    """  # noqa: D301 - "\b" keeps click from rewrapping the example
+    from scenarios.errors import SpecError
 
-        def finished(out: Any) -> None:
-            j = out.job
-            what = f"{j.scenario} · {j.policy} · seed {j.seed}"
-            line = (f"[{out.done}/{out.total}] stored {what} ({out.seconds:.1f} s)" if out.stored
-                    else f"[red][{out.done}/{out.total}] failed {what}: {out.error}[/]")
-            bar.console.print(line, highlight=False, markup=not out.stored)
-            bar.advance(task)
+    plan, store = None, None
+    try:
+        with _user_errors():
+            import duckdb
+            from rich import progress as rp
+            from rich.text import Text
 
-        with store, bar, _stdout_to_stderr(as_json):
-            summary = run_batch(plan, store, backend=backend, workers=workers, address=address,
-                                on_start=started, on_job=finished)
-            if export:
-                store.export(export)
-            keys = set(summary.keys)
-            rows = [r for r in store.runs() if r["key"] in keys]
+            from hybrid.arena import register_all
+            from hybrid.batch import check_options, run_batch
+            from hybrid.batchfile import load_batch
+            from hybrid.store import Store
+
+            check_options(backend, workers, address, export)
+            register_all()
+            plan = load_batch(file)  # the whole file is checked before anything runs
+            try:
+                store = Store(db)
+            except duckdb.Error as err:
+                raise SpecError("--db", f"cannot open {db}: {str(err).splitlines()[0]}") from None
+            console = _stderr()
+            bar = rp.Progress(rp.TextColumn("[bold]batch"), rp.BarColumn(), rp.MofNCompleteColumn(),
+                              rp.TextColumn("elapsed"), rp.TimeElapsedColumn(), rp.TextColumn("ETA"),
+                              rp.TimeRemainingColumn(), console=console, disable=not console.is_terminal)
+            task = bar.add_task("batch", total=None)
+
+            def started(to_run: int, skipped: int, retried: int) -> None:
+                again = f" ({retried} failed before and are retried)" if retried else ""
+                console.print(Text(f"{plan.source}: {to_run + skipped} runs, {skipped} already in {db}, "
+                                   f"{to_run} to run on {backend}{again}", style="dim"))
+                bar.update(task, total=to_run)
+
+            def finished(out: Any) -> None:
+                j = out.job
+                what = f"{j.scenario} · {j.policy} · seed {j.seed}"
+                bar.console.print(Text(f"[{out.done}/{out.total}] stored {what} ({out.seconds:.1f} s)")
+                                  if out.stored else
+                                  Text(f"[{out.done}/{out.total}] failed {what}: {out.error}", style="red"))
+                bar.advance(task)
+
+            with store, bar, _stdout_to_stderr(as_json):
+                summary = run_batch(plan, store, backend=backend, workers=workers, address=address,
+                                    on_start=started, on_job=finished)
+                keys = set(summary.keys)
+                if summary.interrupted:
+                    raise KeyboardInterrupt
+                if export:
+                    store.export(export)
+                rows = [r for r in store.runs() if r["key"] in keys]
+    except KeyboardInterrupt:
+        _interrupted(plan, db if store is not None else None)
     failed = [{"key": j.key, "scenario": j.scenario, "policy": j.policy, "seed": j.seed, "error": e}
               for j, e in summary.failed]
     if as_json:
         _print_json({"db": db, "export": export, "backend": backend, "jobs": summary.jobs,
                      "skipped": summary.skipped, "stored": summary.stored, "failed": failed,
-                     "seconds": round(summary.seconds, 3),
+                     "retried": summary.retried, "seconds": round(summary.seconds, 3),
                      "runs": [{k: r[k] for k in ("key", "scenario", "policy", "seed", "paths", "periods",
                                                  "cost_mean", "cost_lo", "cost_hi", "fill_rate",
                                                  "gap_to_bound", "seconds")} for r in rows]})
@@ -368,7 +397,28 @@ def batch(
                           f"{sum(fills) / len(fills):.2%}" if fills else "")
         Console().print(table)
     if failed:
+        err = _stderr()
+        err.print(f"{len(failed)} of {summary.jobs} runs failed (recorded in {db}); run the same command "
+                  "again to retry them:", markup=False, highlight=False)
+        for f in failed:
+            err.print(f"  {f['scenario']} · {f['policy']} · seed {f['seed']}: {f['error']}", markup=False,
+                      highlight=False)
         raise typer.Exit(code=1)
+
+
+def _interrupted(plan: Any, db: str | None) -> None:
+    """After Ctrl-C in ``batch``: one line saying how far it got, exit code 130 (128 + SIGINT)."""
+    if plan is None or db is None:
+        _stderr().print("interrupted: nothing ran", markup=False, highlight=False)
+        raise typer.Exit(code=130)
+    from hybrid.store import Store
+
+    keys = {j.key for j in plan.jobs()}
+    with Store(db, read_only=True) as store:
+        stored = len(store.keys() & keys)
+    _stderr().print(f"interrupted: {stored} of {len(keys)} runs stored in {db}; run the same command "
+                    "again to resume", markup=False, highlight=False)
+    raise typer.Exit(code=130)
 
 
 @app.command()

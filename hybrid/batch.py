@@ -11,6 +11,13 @@ redone and nothing lost.
 Workers only compute; the parent process is the only writer, storing each
 job as it arrives, in one transaction (:meth:`hybrid.store.Store.add`).
 
+A job that raises, or whose process dies, fails alone: the worker sends back
+its error as one line of text (an exception object may not survive pickling),
+the parent records it in the store's ``failures`` table and the other jobs
+go on. Failed jobs are not in ``runs``, so the next start of the batch retries
+them. Ctrl-C stops a batch cleanly: the workers ignore SIGINT, the parent
+stores what has finished, stops the workers and reports how far it got.
+
 Every job runs in a process of its own, on both backends. A worker reused
 across jobs carried state from earlier jobs into the MILP solves: a
 fixed-cost rolling-horizon job cost 378.77 on a reused Ray worker and 379.21
@@ -19,8 +26,8 @@ costs a few seconds of imports and makes a job's numbers depend on its key alone
 
 Backends:
 
-* ``local`` -- a :class:`concurrent.futures.ProcessPoolExecutor` (spawned
-  processes, ``workers`` of them, default: the machine's cores).
+* ``local`` -- spawned processes, one per job, ``workers`` at a time
+  (default: the machine's cores).
 * ``ray`` -- ``ray.init()`` on this machine, or ``ray.init(address=...)`` to
   attach to a cluster (every node needs echelon installed). Install with
   ``pip install -e ".[ray]"``.
@@ -30,12 +37,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import tempfile
+import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from multiprocessing import connection
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -43,7 +58,7 @@ from hybrid.batchfile import Batch, Job
 from hybrid.store import Store
 from scenarios.errors import SpecError
 
-__all__ = ["BACKENDS", "BatchSummary", "JobOutcome", "check_options", "run_batch", "run_job"]
+__all__ = ["BACKENDS", "BatchSummary", "JobOutcome", "check_export", "check_options", "run_batch", "run_job"]
 
 BACKENDS = ("local", "ray")
 
@@ -56,7 +71,7 @@ class JobOutcome:
 
     :param job: the job.
     :param stored: ``True`` once its run is in the store.
-    :param error: the error text when the job failed (nothing stored then).
+    :param error: the error on one line when the job failed (recorded as a failure then).
     :param seconds: the job's wall time in its worker.
     :param done: jobs finished so far (stored or failed), this one included.
     :param total: jobs to run in this batch (skipped ones excluded).
@@ -77,7 +92,10 @@ class BatchSummary:
     :param jobs: jobs in the batch file.
     :param skipped: jobs whose key was already stored.
     :param stored: jobs run and stored now.
-    :param failed: ``(job, error)`` of jobs that raised; they run again next time.
+    :param failed: ``(job, error)`` of jobs that raised or whose worker died;
+        they are recorded as failures and run again next time.
+    :param retried: jobs run now that had failed in an earlier batch.
+    :param interrupted: the batch was stopped by Ctrl-C before every job finished.
     :param seconds: wall time of the batch.
     :param keys: keys of every job of the batch, in batch order.
     """
@@ -86,6 +104,8 @@ class BatchSummary:
     skipped: int
     stored: int
     failed: list[tuple[Job, str]] = field(default_factory=list)
+    retried: int = 0
+    interrupted: bool = False
     seconds: float = 0.0
     keys: list[str] = field(default_factory=list)
 
@@ -213,32 +233,126 @@ def _finite(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
 
 
+# ---------------------------------------------------------------------- workers
+class Finished(NamedTuple):
+    """One job back from a worker: its result, or its error on one line and the traceback."""
+
+    job: Job
+    out: dict[str, Any] | None
+    error: str | None = None
+    detail: str | None = None
+
+
+def _one_line(err: BaseException) -> str:
+    """An error as one line: a :class:`SpecError` as the CLI prints it, others with their type."""
+    text = str(err) if isinstance(err, SpecError) else f"{type(err).__name__}: {err}"
+    return " ".join(part.strip() for part in text.splitlines() if part.strip()) or type(err).__name__
+
+
+def _attempt(run: Callable[[Job], dict[str, Any]], job: Job) -> tuple[dict[str, Any] | None, str | None,
+                                                                     str | None]:
+    """``run(job)`` in a worker as ``(out, error, traceback)``: nothing a worker raises crosses back.
+
+    An exception may not survive pickling (a class not importable in the
+    parent, an ``__init__`` that takes other arguments), so only its text does.
+    """
+    try:
+        return run(job), None, None
+    except BaseException as err:  # noqa: BLE001 - every failure of a job is reported, none is raised
+        return None, _one_line(err), traceback.format_exc()
+
+
+def _work(conn: Connection, run: Callable[[Job], dict[str, Any]], job: Job) -> None:
+    """A local worker: run one job and send ``(out, error, traceback)`` to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    answer = _attempt(run, job)
+    try:
+        conn.send(answer)
+    except Exception as err:  # noqa: BLE001 - a result that does not pickle fails this job only
+        conn.send((None, f"the result could not be sent: {_one_line(err)}", traceback.format_exc()))
+    conn.close()
+
+
+def _death(exitcode: int | None) -> str:
+    """Why a worker process ended without a result."""
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name
+        hint = " (out of memory?)" if -exitcode == signal.SIGKILL else ""
+        return f"the worker process was killed by {name}{hint} before it returned a result"
+    return f"the worker process exited with code {exitcode} before it returned a result"
+
+
+@contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Hold back SIGINT while a worker starts.
+
+    The worker inherits the blocked mask, so a Ctrl-C cannot interrupt its
+    imports; the parent receives the signal as soon as the mask is restored.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 # ---------------------------------------------------------------------- backends
-Finished = tuple[Job, dict[str, Any] | None, str | None]
+_POLL = 0.2  # seconds between checks for an interrupt while waiting for workers
 
 
-def _local(jobs: list[Job], workers: int) -> Iterator[Finished]:
-    """Yield jobs as they finish, each in a fresh spawned process (see the module notes)."""
+def _local(jobs: list[Job], workers: int, run: Callable[[Job], dict[str, Any]],
+           stop: Callable[[], bool]) -> Iterator[Finished]:
+    """Yield jobs as they finish, each in a spawned process of its own (see the module notes).
+
+    A job that raises, or whose process dies, comes back failed; the others
+    are not affected. Once ``stop()`` is true no job starts, finished answers
+    are still yielded, and the running workers are terminated.
+    """
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, max_tasks_per_child=1) as pool:
-        pending = {pool.submit(run_job, job): job for job in jobs}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    job = pending.pop(future)
-                    try:
-                        yield job, future.result(), None
-                    except SpecError as err:
-                        yield job, None, str(err)
-                    except Exception as err:  # noqa: BLE001 - a failed job must not stop the batch
-                        yield job, None, f"{type(err).__name__}: {err}"
-        finally:
-            for future in pending:
-                future.cancel()
+    queue = list(jobs)
+    running: dict[Connection, tuple[BaseProcess, Job]] = {}
+    try:
+        while queue or running:
+            while queue and len(running) < workers and not stop():
+                job = queue.pop(0)
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_work, args=(send, run, job), daemon=True)
+                with _sigint_blocked():
+                    process.start()
+                send.close()  # the worker holds the only sending end: its exit reads as EOF
+                running[receive] = (process, job)
+            waiting = [*running, *(process.sentinel for process, _ in running.values())]
+            ready = set(connection.wait(waiting, timeout=_POLL))
+            for receive, (process, job) in list(running.items()):
+                if receive not in ready and process.sentinel not in ready:
+                    continue
+                try:
+                    out, error, detail = receive.recv() if receive.poll() else (None, None, None)
+                except (EOFError, OSError):
+                    out, error, detail = None, None, None
+                del running[receive]
+                receive.close()
+                process.join()
+                if out is None and error is None:
+                    error = _death(process.exitcode)
+                yield Finished(job, out, error, detail)
+            if stop():
+                return
+    finally:
+        for receive, (process, _) in running.items():  # left over only when stopped
+            process.terminate()
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            receive.close()
 
 
-def _ray(jobs: list[Job], workers: int | None, address: str | None) -> Iterator[Finished]:
+def _ray(jobs: list[Job], workers: int | None, address: str | None, run: Callable[[Job], dict[str, Any]],
+         stop: Callable[[], bool]) -> Iterator[Finished]:
     """Yield jobs as they finish as Ray tasks (one CPU each), each in a fresh worker (module notes)."""
     try:
         import ray
@@ -248,76 +362,143 @@ def _ray(jobs: list[Job], workers: int | None, address: str | None) -> Iterator[
     if started_here:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                    "configure_logging": False}
-        if address:
-            ray.init(address=address, **options)
-        else:
-            ray.init(num_cpus=workers, **options)
+        with _sigint_blocked():  # Ray's own processes start here and must not see Ctrl-C either
+            if address:
+                ray.init(address=address, **options)
+            else:
+                ray.init(num_cpus=workers, **options)
     pending: dict[Any, Job] = {}
     try:
-        task = ray.remote(num_cpus=1, max_retries=0, max_calls=1)(run_job)
-        pending = {task.remote(job): job for job in jobs}
-        while pending:
-            (ref,), _ = ray.wait(list(pending), num_returns=1)
-            job = pending.pop(ref)
-            try:
-                yield job, ray.get(ref), None
-            except ray.exceptions.RayTaskError as err:
-                cause = err.as_instanceof_cause()
-                text = str(cause) if isinstance(cause, SpecError) else f"{type(cause).__name__}: {cause}"
-                yield job, None, text.strip().splitlines()[-1] if text.strip() else repr(err)
+        task = ray.remote(num_cpus=1, max_retries=0, max_calls=1)(_attempt)
+        pending = {task.remote(run, job): job for job in jobs}
+        while pending and not stop():
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=_POLL)
+            for ref in ready:
+                job = pending.pop(ref)
+                try:
+                    yield Finished(job, *ray.get(ref))
+                except ray.exceptions.RayError as err:  # the worker died: only this job fails
+                    first = (str(err).strip().splitlines() or [""])[0]
+                    yield Finished(job, None, f"{type(err).__name__}: {first}", str(err))
     finally:
-        for ref in pending:  # left over only when the caller stopped early
+        for ref in pending:  # left over only when stopped
             ray.cancel(ref, force=True)
         if started_here:
             ray.shutdown()
 
 
-def check_options(backend: str, workers: int | None, address: str | None) -> None:
-    """Raise :class:`SpecError` for an unknown backend, a worker count < 1 or a misplaced address."""
+# ---------------------------------------------------------------------- the batch
+def check_export(path: str | Path) -> Path:
+    """Check that a Parquet file can be written at ``path`` before anything runs.
+
+    :raises SpecError: field ``--export``: a directory, a missing or
+        non-directory parent, or no permission to write there.
+    """
+    target = Path(path)
+    parent = target.parent
+    if target.is_dir():
+        raise SpecError("--export", f"{str(path)!r} is a directory; give a Parquet file name")
+    if not parent.exists():
+        raise SpecError("--export", f"directory {str(parent)!r} does not exist (for {str(path)!r})")
+    if not parent.is_dir():
+        raise SpecError("--export", f"{str(parent)!r} is not a directory (for {str(path)!r})")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise SpecError("--export", f"{str(path)!r} exists and is not writable")
+    try:  # the one sure test of a directory: write in it
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".echelon-export-"):
+            pass
+    except OSError as err:
+        raise SpecError("--export", f"cannot write in {str(parent)!r}: {err.strerror or err}") from None
+    return target
+
+
+def check_options(backend: str, workers: int | None, address: str | None,
+                  export: str | Path | None = None) -> None:
+    """Check the batch command's options before anything runs.
+
+    :raises SpecError: an unknown backend, a worker count < 1, an address
+        without Ray, or an export file that cannot be written (:func:`check_export`).
+    """
     if backend not in BACKENDS:
         raise SpecError("--backend", f"must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if workers is not None and workers < 1:
         raise SpecError("--workers", f"must be >= 1, got {workers}")
     if address and backend != "ray":
         raise SpecError("--address", "only with --backend ray")
+    if export is not None:
+        check_export(export)
+
+
+@contextmanager
+def _interrupts() -> Iterator[Callable[[], bool]]:
+    """Turn SIGINT into a flag the batch checks between jobs (main thread only).
+
+    A Ctrl-C then never lands inside a store write: the batch stores what has
+    finished, stops its workers and returns.
+    """
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+    try:
+        yield lambda: bool(seen)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def run_batch(batch: Batch, store: Store, *, backend: str = "local", workers: int | None = None,
-              address: str | None = None, on_start: Callable[[int, int], None] | None = None,
-              on_job: Callable[[JobOutcome], None] | None = None) -> BatchSummary:
+              address: str | None = None, on_start: Callable[[int, int, int], None] | None = None,
+              on_job: Callable[[JobOutcome], None] | None = None,
+              run: Callable[[Job], dict[str, Any]] = run_job) -> BatchSummary:
     """Run every job of ``batch`` whose key ``store`` lacks, storing each as it finishes.
+
+    A job that raises, or whose worker dies, is recorded as failed with its
+    error on one line (:meth:`hybrid.store.Store.add_failure`) and the others
+    go on; failed jobs are not in ``runs``, so the next run of the batch
+    retries them. A Ctrl-C (SIGINT) stops the batch: what has finished is
+    stored, the workers are stopped, and the summary says ``interrupted``.
 
     :param batch: a checked batch (:func:`hybrid.batchfile.load_batch`).
     :param store: the results store; only this process writes to it.
-    :param backend: ``"local"`` (process pool) or ``"ray"``.
+    :param backend: ``"local"`` (a process per job) or ``"ray"``.
     :param workers: parallel jobs (default: the machine's cores; with Ray and
         an ``address``, the cluster decides).
     :param address: Ray cluster address (``ray`` backend only).
-    :param on_start: called with ``(to_run, skipped)`` before the first job.
+    :param on_start: called with ``(to_run, skipped, retried)`` before the first
+        job; ``retried`` of the jobs to run failed in an earlier batch.
     :param on_job: called after each job is stored or has failed.
+    :param run: what a worker calls with a job (a module-level function, as it
+        is pickled by name): :func:`run_job`.
     :raises SpecError: unknown backend, bad worker count, Ray missing.
     """
     check_options(backend, workers, address)
     started = time.perf_counter()
     jobs = batch.jobs()
     stored_keys = store.keys()
+    failed_before = store.failures()
     todo = [j for j in jobs if j.key not in stored_keys]
     summary = BatchSummary(jobs=len(jobs), skipped=len(jobs) - len(todo), stored=0,
-                           keys=[j.key for j in jobs])
+                           retried=sum(j.key in failed_before for j in todo), keys=[j.key for j in jobs])
     if on_start:
-        on_start(len(todo), summary.skipped)
+        on_start(len(todo), summary.skipped, summary.retried)
     if todo:
-        n = workers or os.cpu_count() or 1
-        finished = _local(todo, min(n, len(todo))) if backend == "local" else _ray(todo, workers, address)
-        for done, (job, out, error) in enumerate(finished, start=1):
-            seconds = 0.0
-            if out is not None:
-                store.add(**out)
-                summary.stored += 1
-                seconds = out["run"]["seconds"]
-            else:
-                summary.failed.append((job, error or "failed"))
-            if on_job:
-                on_job(JobOutcome(job, out is not None, error, seconds, done, len(todo)))
+        n = min(workers or os.cpu_count() or 1, len(todo))
+        with _interrupts() as stop:
+            finished = (_local(todo, n, run, stop) if backend == "local"
+                        else _ray(todo, workers, address, run, stop))
+            for done, (job, out, error, detail) in enumerate(finished, start=1):
+                seconds = 0.0
+                if out is not None:
+                    store.add(**out)
+                    summary.stored += 1
+                    seconds = out["run"]["seconds"]
+                else:
+                    error = error or "failed"
+                    store.add_failure(job.key, job.scenario, job.policy, job.seed, error, detail)
+                    summary.failed.append((job, error))
+                if on_job:
+                    on_job(JobOutcome(job, out is not None, error, seconds, done, len(todo)))
+            summary.interrupted = stop()
     summary.seconds = time.perf_counter() - started
     return summary

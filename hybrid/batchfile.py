@@ -41,7 +41,7 @@ from scenarios.distribution import ScenarioDistribution
 from scenarios.errors import SpecError
 from scenarios.spec import Spec, load
 
-__all__ = ["DEFAULT_RANGES", "Batch", "Job", "ScenarioEntry", "load_batch", "parse_batch"]
+__all__ = ["DEFAULT_RANGES", "Batch", "Job", "ScenarioEntry", "check_policy", "load_batch", "parse_batch"]
 
 #: Ranges for a ``distribution`` entry whose scenario has none (as ``rl.training.DEFAULT_RANGES``).
 DEFAULT_RANGES = ScenarioDistribution(demand_level=(0.8, 1.2), demand_cv=(0.8, 1.2),
@@ -247,9 +247,34 @@ def _distribution(lines: _Lines, line: int, where: str, item: dict[str, Any],
     return [ScenarioEntry(spec.name, spec, source, line) for spec in _draw(base, ranges, seed, draws)]
 
 
-def _policies(lines: _Lines, value: Any, scenarios: list[ScenarioEntry]) -> list[str]:
-    from scenarios.policies import FAMILIES, parse_policy
+class _Untrained(Exception):
+    """Raised by the pre-check's training paths: what is left of building this policy is tuning."""
 
+
+def _untrained() -> Any:
+    raise _Untrained
+
+
+def check_policy(spec: Spec, text: str) -> None:
+    """Check a policy text on ``spec`` as evaluating it will, short of tuning or simulating.
+
+    Builds the policy with :func:`scenarios.policies.build_policy`, the call
+    :func:`scenarios.evaluate.evaluate` and a batch job make: unknown names,
+    bad values, a horizon too short for the network's lead times, a missing or
+    foreign saved agent all fail here. A bare name stops where it would start
+    tuning on training paths (its tuning runs in the job).
+
+    :raises SpecError: what building the policy raises.
+    """
+    from scenarios.policies import build_policy
+
+    try:
+        build_policy(spec, text, _untrained)
+    except _Untrained:
+        pass
+
+
+def _policies(lines: _Lines, value: Any, scenarios: list[ScenarioEntry]) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
         raise lines.error(lines.of_key("policies"), "policies",
                           f"must be a non-empty array of policy texts, got {value!r}")
@@ -258,22 +283,12 @@ def _policies(lines: _Lines, value: Any, scenarios: list[ScenarioEntry]) -> list
         line = lines.of_value("policies", text, counts.get(text, 0))
         counts[text] = counts.get(text, 0) + 1
         where = f"policies[{i}]"
-        try:
-            name, params = parse_policy(text)
-            if name in ("rl", "hybrid-mpc", "hybrid-anchor") and params and "path" in params:
-                from rl.artifacts import read_metadata
-
-                read_metadata(str(params["path"][0]))
-            for entry in scenarios:  # what evaluate() checks before it draws a path
-                if name in FAMILIES and params is not None:
-                    from scenarios.policies import make_policy
-
-                    make_policy(entry.spec, name, params)
-                elif name in FAMILIES and FAMILIES[name].needs_tree:
-                    entry.spec.require_tree(name)
-        except SpecError as err:
-            reason = err.reason if err.field == "policy" else f"{text!r}: {err}"
-            raise lines.error(line, where, reason) from None
+        for entry in scenarios:
+            try:
+                check_policy(entry.spec, text)
+            except SpecError as err:
+                reason = err.reason if err.field == "policy" else f"{text!r} on {entry.label}: {err}"
+                raise lines.error(line, where, reason) from None
     return list(value)
 
 

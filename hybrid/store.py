@@ -29,6 +29,12 @@ Tables (the report reads them; names are a contract):
 ``learning_curves``
     for runs of a trained RL agent: its evaluation history (``timesteps``,
     ``cost`` of the agent, ``anchor_cost`` of the policy it learns around).
+``failures``
+    jobs of a batch that raised or whose worker died, one row per key (the
+    latest attempt): ``key``, ``scenario``, ``policy``, ``seed``, ``error``
+    (one line), ``traceback``, ``created``. A failed job has no row in
+    ``runs``, so a batch started again retries it; storing its run deletes
+    its failure.
 
 Only one process writes (DuckDB allows one writer per file); :meth:`Store.add`
 writes a run and its rows in one transaction, so a kill never leaves half a
@@ -49,7 +55,8 @@ import duckdb
 
 from scenarios.kpis import json_safe
 
-__all__ = ["RUN_COLUMNS", "TRAJECTORY_COLUMNS", "CURVE_COLUMNS", "PATH_COST_COLUMNS", "Store", "run_key"]
+__all__ = ["RUN_COLUMNS", "TRAJECTORY_COLUMNS", "CURVE_COLUMNS", "PATH_COST_COLUMNS", "FAILURE_COLUMNS",
+           "Store", "run_key"]
 
 RUN_COLUMNS: dict[str, str] = {
     "key": "VARCHAR PRIMARY KEY",
@@ -101,8 +108,19 @@ PATH_COST_COLUMNS: dict[str, str] = {
 }
 """Columns of ``path_costs``."""
 
+FAILURE_COLUMNS: dict[str, str] = {
+    "key": "VARCHAR PRIMARY KEY",
+    "scenario": "VARCHAR",
+    "policy": "VARCHAR",
+    "seed": "INTEGER",
+    "error": "VARCHAR NOT NULL",
+    "traceback": "VARCHAR",
+    "created": "TIMESTAMP",
+}
+"""Columns of ``failures``."""
+
 _TABLES = {"runs": RUN_COLUMNS, "trajectories": TRAJECTORY_COLUMNS, "learning_curves": CURVE_COLUMNS,
-           "path_costs": PATH_COST_COLUMNS}
+           "path_costs": PATH_COST_COLUMNS, "failures": FAILURE_COLUMNS}
 _JSON_COLUMNS = ("result", "versions")
 
 Rows = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Any]]
@@ -240,6 +258,24 @@ class Store:
                     select = ", ".join(f"unnest(?::{_TABLES[table][c].split()[0]}[])" for c in cols)
                     con.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select}",
                                 list(cols.values()))
+            con.execute("DELETE FROM failures WHERE key = ?", [key])
+        return True
+
+    def add_failure(self, key: str, scenario: str, policy: str, seed: int, error: str,
+                    traceback: str | None = None) -> bool:
+        """Record that the run ``key`` failed, replacing an earlier failure of it.
+
+        :param error: what went wrong, on one line.
+        :param traceback: the worker's traceback, if any.
+        :return: ``False`` (nothing written) if the run is stored: it did not fail.
+        """
+        with self._transaction() as con:
+            if con.execute("SELECT 1 FROM runs WHERE key = ?", [key]).fetchone():
+                return False
+            con.execute("DELETE FROM failures WHERE key = ?", [key])
+            con.execute(f"INSERT INTO failures ({', '.join(FAILURE_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [key, scenario, policy, int(seed), error, traceback,
+                         datetime.now(UTC).replace(tzinfo=None)])
         return True
 
     # ------------------------------------------------------------------ reading
@@ -278,6 +314,18 @@ class Store:
         return self._dicts(f"SELECT * FROM runs {'WHERE ' + clause if clause else ''} "
                            "ORDER BY created, key", where.values())
 
+    def failures(self) -> dict[str, dict[str, Any]]:
+        """Jobs whose last attempt failed and that have no run stored, ``key -> row``.
+
+        Empty for files written before failures were recorded.
+        """
+        if "failures" not in self._tables():
+            return {}
+        return {r["key"]: r for r in self._dicts("SELECT * FROM failures ORDER BY created, key")}
+
+    def _tables(self) -> set[str]:
+        return {t for (t,) in self.connection.execute("SHOW TABLES").fetchall()}
+
     def trajectories(self, key: str) -> list[dict[str, Any]]:
         """The trajectory rows of run ``key``, by path, period, node and SKU."""
         return self._dicts("SELECT * FROM trajectories WHERE key = ? ORDER BY path, period, node, sku",
@@ -293,7 +341,7 @@ class Store:
         Runs stored without them (older files) are absent.
         """
         out: dict[str, list[float]] = {}
-        if "path_costs" not in {t for (t,) in self.connection.execute("SHOW TABLES").fetchall()}:
+        if "path_costs" not in self._tables():
             return out
         rows = self.connection.execute("SELECT key, cost FROM path_costs ORDER BY key, path").fetchall()
         for key, cost in rows:
