@@ -319,7 +319,7 @@ def _local(jobs: list[Job], workers: int, run: Callable[[Job], dict[str, Any]],
             while queue and len(running) < workers and not stop():
                 job = queue.pop(0)
                 receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_work, args=(send, run, job), daemon=True)
+                process = context.Process(target=_work, args=(send, run, job))
                 with _sigint_blocked():
                     process.start()
                 send.close()  # the worker holds the only sending end: its exit reads as EOF
@@ -335,7 +335,7 @@ def _local(jobs: list[Job], workers: int, run: Callable[[Job], dict[str, Any]],
                     out, error, detail = None, None, None
                 del running[receive]
                 receive.close()
-                process.join()
+                _reap(process)
                 if out is None and error is None:
                     error = _death(process.exitcode)
                 yield Finished(job, out, error, detail)
@@ -344,11 +344,16 @@ def _local(jobs: list[Job], workers: int, run: Callable[[Job], dict[str, Any]],
     finally:
         for receive, (process, _) in running.items():  # left over only when stopped
             process.terminate()
-            process.join(5)
-            if process.is_alive():
-                process.kill()
-                process.join()
+            _reap(process)
             receive.close()
+
+
+def _reap(process: BaseProcess, timeout: float = 10.0) -> None:
+    """Wait for a worker to exit; kill one that lingers (it has answered, or been told to stop)."""
+    process.join(timeout)
+    if process.is_alive():
+        process.kill()
+        process.join()
 
 
 def _ray(jobs: list[Job], workers: int | None, address: str | None, run: Callable[[Job], dict[str, Any]],
@@ -450,7 +455,7 @@ def _interrupts() -> Iterator[Callable[[], bool]]:
 def run_batch(batch: Batch, store: Store, *, backend: str = "local", workers: int | None = None,
               address: str | None = None, on_start: Callable[[int, int, int], None] | None = None,
               on_job: Callable[[JobOutcome], None] | None = None,
-              run: Callable[[Job], dict[str, Any]] = run_job) -> BatchSummary:
+              run: Callable[[Job], dict[str, Any]] | None = None) -> BatchSummary:
     """Run every job of ``batch`` whose key ``store`` lacks, storing each as it finishes.
 
     A job that raises, or whose worker dies, is recorded as failed with its
@@ -468,8 +473,8 @@ def run_batch(batch: Batch, store: Store, *, backend: str = "local", workers: in
     :param on_start: called with ``(to_run, skipped, retried)`` before the first
         job; ``retried`` of the jobs to run failed in an earlier batch.
     :param on_job: called after each job is stored or has failed.
-    :param run: what a worker calls with a job (a module-level function, as it
-        is pickled by name): :func:`run_job`.
+    :param run: what a worker calls with a job, a module-level function (it is
+        pickled by name) [default: :func:`run_job`].
     :raises SpecError: unknown backend, bad worker count, Ray missing.
     """
     check_options(backend, workers, address)
@@ -484,6 +489,7 @@ def run_batch(batch: Batch, store: Store, *, backend: str = "local", workers: in
         on_start(len(todo), summary.skipped, summary.retried)
     if todo:
         n = min(workers or os.cpu_count() or 1, len(todo))
+        run = run or run_job
         with _interrupts() as stop:
             finished = (_local(todo, n, run, stop) if backend == "local"
                         else _ray(todo, workers, address, run, stop))
@@ -499,6 +505,6 @@ def run_batch(batch: Batch, store: Store, *, backend: str = "local", workers: in
                     summary.failed.append((job, error))
                 if on_job:
                     on_job(JobOutcome(job, out is not None, error, seconds, done, len(todo)))
-            summary.interrupted = stop()
+            summary.interrupted = stop() and summary.stored + len(summary.failed) < len(todo)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -121,30 +121,55 @@ def _flaky(job: Job) -> dict:
 def _minimal(job: Job) -> dict:
     return {"run": {"key": job.key, "scenario": job.scenario, "scenario_hash": job.spec.hash,
                     "policy": job.policy, "seed": job.seed, "paths": job.paths, "periods": job.periods,
-                    "seconds": 0.0}}
+                    "cost_mean": 1.0, "fill_rate": 1.0, "seconds": 0.0}}
 
 
 def _ok(job: Job) -> dict:
     return _minimal(job)
 
 
-def test_unpicklable_errors_and_dead_workers_fail_only_their_job_and_are_retried(tmp_path):
-    batch = _jobs_batch(("base-stock:S=5,5,5",), (0, 1, 2, 3))
-    jobs = batch.jobs()
-    with Store(tmp_path / "r.duckdb") as store:
-        summary = run_batch(batch, store, workers=2, run=_flaky)
-        errors = {job.seed: error for job, error in summary.failed}
-        assert summary.stored == 1 and store.keys() == {jobs[3].key}
-        assert errors[0] == "policy.S: bad level"
-        assert errors[1] == "_TwoArgumentError: disk: full second line"  # one line
-        assert errors[2].startswith("the worker process was killed by SIGKILL")
-        assert set(store.failures()) == {j.key for j in jobs[:3]}
+FOUR = """\
+paths = 2
+periods = 3
+seeds = 4
+scenarios = ["serial-3"]
+policies = ["base-stock:S=5,5,5"]
+"""
 
-        starts = []
-        again = run_batch(batch, store, workers=2, run=_ok, on_start=lambda *a: starts.append(a))
-        assert starts == [(3, 1, 3)]  # to run, skipped, retried
-        assert (again.stored, again.skipped, again.retried, again.failed) == (3, 1, 3, [])
-        assert store.failures() == {} and len(store) == 4
+
+def test_unpicklable_errors_and_dead_workers_fail_only_their_job_and_are_retried(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    import hybrid.batch
+    from cli import app
+
+    batch, db = tmp_path / "b.toml", tmp_path / "r.duckdb"
+    batch.write_text(FOUR)
+    command = ["batch", str(batch), "--db", str(db), "--workers", "4"]
+    monkeypatch.setattr(hybrid.batch, "run_job", _flaky)  # what the workers run, by name
+    result = CliRunner().invoke(app, [*command, "--json"], env=ENV)
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    errors = {f["seed"]: f["error"] for f in report["failed"]}
+    assert report["stored"] == 1 and [r["seed"] for r in report["runs"]] == [3]
+    assert errors[0] == "policy.S: bad level"
+    assert errors[1] == "_TwoArgumentError: disk: full second line"  # one line
+    assert errors[2].startswith("the worker process was killed by SIGKILL")
+    tail = result.stderr.strip().splitlines()[-4:]  # the summary says which and why
+    assert tail[0] == f"3 of 4 runs failed (recorded in {db}); run the same command again to retry them:"
+    assert sorted(tail[1:]) == [f"  serial-3 · base-stock:S=5,5,5 · seed {i}: {errors[i]}" for i in range(3)]
+    with Store(db, read_only=True) as store:
+        assert len(store) == 1 and {f["seed"] for f in store.failures().values()} == {0, 1, 2}
+
+    monkeypatch.setattr(hybrid.batch, "run_job", _ok)
+    again = CliRunner().invoke(app, command, env=ENV)
+    assert again.exit_code == 0, again.output
+    assert "4 runs, 1 already in" in again.stderr and "3 to run on local (3 failed before and are retried)" \
+        in again.stderr
+    with Store(db, read_only=True) as store:
+        assert len(store) == 4 and store.failures() == {}
 
 
 def test_failures_are_not_runs(tmp_path):
