@@ -285,10 +285,10 @@ def batch(
                                         "seeds, paths, periods, bound; the format is below.")],
     backend: Annotated[str, typer.Option(help="local (a process per job) or ray (needs "
                                          "pip install -e '.[ray]').")] = "local",
-    workers: Annotated[int | None, typer.Option(help="Jobs run in parallel [default: the machine's "
-                                                "cores].")] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster to attach to (with --backend ray) "
-                                                "[default: start Ray on this machine].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Jobs run in parallel.",
+                                                show_default="the machine's cores")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster to attach to (with --backend ray).",
+                                                show_default="start Ray on this machine")] = None,
     db: Annotated[str, typer.Option(help="DuckDB results file; runs already in it are skipped (a "
                                     "stopped batch resumes), failed runs are retried.")] = "results.duckdb",
     export: Annotated[str | None, typer.Option(help="Also write the runs table to this Parquet "
