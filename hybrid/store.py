@@ -53,6 +53,7 @@ from typing import Any
 
 import duckdb
 
+from scenarios.errors import SpecError
 from scenarios.kpis import json_safe
 
 __all__ = ["RUN_COLUMNS", "TRAJECTORY_COLUMNS", "CURVE_COLUMNS", "PATH_COST_COLUMNS", "FAILURE_COLUMNS",
@@ -172,6 +173,8 @@ class Store:
     :param path: the database file (created with its tables if missing).
     :param read_only: open for reading only; several read-only stores of one
         file may be open at once, but not while a writer holds it.
+    :raises SpecError: the file's ``runs`` (or another table of these names)
+        lacks columns of this store: another program's database.
     """
 
     def __init__(self, path: str | Path, read_only: bool = False) -> None:
@@ -180,10 +183,26 @@ class Store:
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"no results database at {self.path}")
         self._con = duckdb.connect(str(self.path), read_only=read_only)
-        if not read_only:
-            for table, columns in _TABLES.items():
-                cols = ", ".join(f"{name} {sql}" for name, sql in columns.items())
-                self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+        try:
+            self._check_schema()  # before creating anything in another program's file
+            if not read_only:
+                for table, columns in _TABLES.items():
+                    cols = ", ".join(f"{name} {sql}" for name, sql in columns.items())
+                    self._con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_schema(self) -> None:
+        """Refuse a database whose tables of these names have other columns (another program's file)."""
+        for table, columns in _TABLES.items():
+            have = [name for (name,) in self.connection.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()]
+            missing = [c for c in columns if c not in have]
+            if have and missing:
+                raise SpecError(str(self.path), f"not an echelon results database: its table {table} "
+                                f"has no column {', '.join(missing)} (it has {', '.join(have)})")
 
     # ------------------------------------------------------------------ life cycle
     def close(self) -> None:

@@ -270,3 +270,23 @@ def test_help_documents_the_batch_file_not_a_source_path():
         assert key in command.help
     backend = next(p for p in command.params if p.name == "backend")
     assert "pip install -e '.[ray]'" in backend.help
+
+
+def test_another_programs_database_is_refused_untouched(tmp_path):
+    import duckdb
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    batch, db = tmp_path / "b.toml", tmp_path / "theirs.duckdb"
+    batch.write_text(SMALL)
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE runs (id INTEGER, name VARCHAR)")
+    result = CliRunner().invoke(app, ["batch", str(batch), "--db", str(db)], env=ENV)
+    assert result.exit_code == 2, result.output
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"error: {db}: not an echelon results database: its table runs has no column key")
+    with pytest.raises(SpecError, match="it has id, name"):
+        Store(db, read_only=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SHOW TABLES").fetchall() == [("runs",)]  # nothing created in it
