@@ -260,9 +260,9 @@ def check_policy(spec: Spec, text: str) -> None:
 
     Builds the policy with :func:`scenarios.policies.build_policy`, the call
     :func:`scenarios.evaluate.evaluate` and a batch job make: unknown names,
-    bad values, a horizon too short for the network's lead times, a missing or
-    foreign saved agent all fail here. A bare name stops where it would start
-    tuning on training paths (its tuning runs in the job).
+    bad values, a horizon too short for the network's lead times, a missing
+    saved agent or one of the wrong kind all fail here. A bare name stops where
+    it would start tuning on training paths (its tuning runs in the job).
 
     :raises SpecError: what building the policy raises.
     """
