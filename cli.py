@@ -24,15 +24,17 @@ app = typer.Typer(
     "random numbers.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain text: "[default: ...]" and ".[ray]" are not markup
 )
-scenarios_app = typer.Typer(help="List and show built-in scenarios.", no_args_is_help=True)
+scenarios_app = typer.Typer(help="List and show built-in scenarios.", no_args_is_help=True,
+                            rich_markup_mode=None)
 app.add_typer(scenarios_app, name="scenarios")
 
 ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
                                           help="Built-in scenario name or path of a TOML file.")]
 PathsOpt = Annotated[int, typer.Option(help="Number of sample paths (Monte Carlo replications).")]
-PeriodsOpt = Annotated[int | None, typer.Option(help="Periods measured per path, after the "
-                                                "scenario's warm-up [default: the scenario's horizon].")]
+PeriodsOpt = Annotated[int | None, typer.Option(help="Periods measured per path, after the scenario's "
+                                                "warm-up.", show_default="the scenario's horizon")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the sample paths; same seed, same numbers.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 
@@ -253,7 +255,7 @@ def evaluate(
     bound: Annotated[bool, typer.Option("--bound", help="Also solve the hindsight bound per path "
                                         "(MILP) and report every policy's gap to it.")] = False,
     reference: Annotated[str | None, typer.Option(help="The policy (as given to --policy) the others "
-                                                  "are compared with [default: the first].")] = None,
+                                                  "are compared with.", show_default="the first")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare policies on the same sample paths: KPIs with 95% CIs, paired differences and win rates."""
@@ -285,10 +287,10 @@ def batch(
                                         "periods, bound; see hybrid/batchfile.py.")],
     backend: Annotated[str, typer.Option(help="local (a process pool) or ray (pip install -e "
                                          "'.[ray]').")] = "local",
-    workers: Annotated[int | None, typer.Option(help="Jobs run in parallel [default: the machine's "
-                                                "cores].")] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster to attach to (with --backend ray) "
-                                                "[default: start Ray on this machine].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Jobs run in parallel.",
+                                                show_default="the machine's cores")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster to attach to (with --backend ray).",
+                                                show_default="start Ray on this machine")] = None,
     db: Annotated[str, typer.Option(help="DuckDB results file; runs already in it are skipped, so "
                                     "a killed batch resumes.")] = "results.duckdb",
     export: Annotated[str | None, typer.Option(help="Also write the runs table to this Parquet "
@@ -377,7 +379,8 @@ def demo(
     out: Annotated[str, typer.Option(help="Directory for the agents, results.duckdb and "
                                      "report.html.")] = "demo",
     paths: PathsOpt = 100,
-    periods: PeriodsOpt = 52,
+    periods: Annotated[int, typer.Option(help="Periods measured per path, after the scenario's "
+                                         "warm-up.")] = 52,
     seed: SeedOpt = 0,
 ) -> None:
     """Every layer on one scenario in a few minutes: tuned classical, MILP, RL, hybrid; DuckDB and HTML.
@@ -406,7 +409,8 @@ def demo(
 def report(
     db: Annotated[str, typer.Argument(help="Results database (DuckDB) written by `echelon batch`.")],
     out: Annotated[str, typer.Option(help="HTML file to write.")] = "report.html",
-    title: Annotated[str | None, typer.Option(help="Page title [default: from the file name].")] = None,
+    title: Annotated[str | None, typer.Option(help="Page title.",
+                                                       show_default="from the file name")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write one self-contained HTML page (tables and plots, no network) from a results database."""
@@ -429,14 +433,15 @@ def tune(
                                      "quantities (the classic formulation); hybrid-mpc: the agent sets "
                                      "the rolling-horizon MILP's safety stock; hybrid-anchor: residuals "
                                      "on MILP-optimised static levels.")] = "tune",
-    timesteps: Annotated[int | None, typer.Option(help="Environment steps to train [default: 200000; "
-                                                  "hybrid-mpc: 1024, each step plans an epoch].")] = None,
+    timesteps: Annotated[int | None, typer.Option(help="Environment steps to train, rounded up to whole "
+                                                  "rollouts.", show_default="200000; hybrid-mpc: 1024, "
+                                                  "each step plans an epoch")] = None,
     seed: SeedOpt = 0,
     randomise: Annotated[bool, typer.Option("--randomise", help="Train on the scenario's domain "
                                             "randomisation (or ranges around it).")] = False,
     horizon: Annotated[int, typer.Option(help="hybrid-mpc: the planner's window.")] = 6,
-    out: Annotated[str | None, typer.Option(help="Directory for model.zip and metadata.json "
-                                            "[default: runs/SCENARIO-ALGO-ENV-seedK].")] = None,
+    out: Annotated[str | None, typer.Option(help="Directory for model.zip and metadata.json.",
+                                            show_default="runs/SCENARIO-ALGO-ENV-seedK")] = None,
     paths: Annotated[int, typer.Option(help="Fresh test paths for the final comparison.")] = 500,
     eval_seed: Annotated[int, typer.Option(help="Seed of the fresh test paths.")] = 2026,
     as_json: JsonOpt = False,
@@ -527,8 +532,9 @@ def solve(
     gap: Annotated[float, typer.Option(help="Relative MIP gap per solve.")] = 0.01,
     backend: Annotated[str, typer.Option(help="pyomo (persistent HiGHS) or pulp (cross-check; "
                                          "hindsight only).")] = "pyomo",
-    paths: Annotated[int | None, typer.Option(help="Sample paths [default: 20; static: 2000 test "
-                                              "paths, its training uses --train-paths].")] = None,
+    paths: Annotated[int | None, typer.Option(help="Sample paths (static: test paths; its training "
+                                              "uses --train-paths).",
+                                              show_default="20; static: 2000")] = None,
     periods: PeriodsOpt = None,
     train_paths: Annotated[int, typer.Option(help="static: training paths of the SAA program.")] = 200,
     seed: SeedOpt = 0,

@@ -1,0 +1,55 @@
+"""What the ``echelon`` commands print: help texts, tables at narrow widths, notices, tidy JSON."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str, columns: int = 80):
+    return runner.invoke(app, list(args), env={"COLUMNS": str(columns)})
+
+
+def _help(*command: str) -> str:
+    result = run(*command, "--help", columns=100)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _entry(help_text: str, option: str) -> str:
+    """The help of one option, joined into one line (help wraps at any word)."""
+    entries = re.split(r"\n(?=  (?:-\w, )?--[a-z])", help_text)  # continuation lines indent more
+    mine = [e for e in entries if re.match(rf"\s+(?:-\w, )?{option}\b", e)]
+    assert len(mine) == 1, help_text
+    return " ".join(mine[0].split())
+
+
+# ------------------------------------------------------------------------ help
+@pytest.mark.parametrize(("command", "option", "default"), [
+    (["simulate"], "--periods", "the scenario's horizon"),
+    (["simulate"], "--paths", "100"),
+    (["evaluate"], "--periods", "the scenario's horizon"),
+    (["evaluate"], "--reference", "the first"),
+    (["batch"], "--workers", "the machine's cores"),
+    (["batch"], "--address", "start Ray on this machine"),
+    (["tune"], "--timesteps", "200000"),
+    (["tune"], "--out", "runs/SCENARIO-ALGO-ENV-seedK"),
+    (["solve"], "--paths", "20; static: 2000"),
+    (["solve"], "--periods", "the scenario's horizon"),
+    (["demo"], "--periods", "52"),
+    (["report"], "--title", "from the file name"),
+])
+def test_help_shows_each_default_once(command, option, default):
+    entry = _entry(_help(*command), option)
+    assert entry.count("[default:") == 1, entry
+    assert default in entry.split("[default:")[1], entry
+
+
+def test_help_keeps_square_brackets_in_texts():
+    assert "pip install -e '.[ray]'" in _entry(_help("batch"), "--backend")
