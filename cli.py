@@ -91,6 +91,47 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(json_safe(obj), indent=2) + "\n")
 
 
+def _fitting_table(console: Any, title: str, rows: list[dict[str, Any]], *, key: str,
+                   left: tuple[str, ...] = (), drop: tuple[str, ...] = (), caption: str | None = None,
+                   key_width: int | None = None) -> Any:
+    """A table of ``rows`` (column name -> cell text) that fits ``console`` and cuts no cell.
+
+    Every column is as wide as its longest cell line (headers wrap between
+    words); the ``key`` column -- what a user types back: a name, a policy --
+    is ``key_width`` wide (default: its longest line; less if the columns that
+    cannot be dropped need the room) and folds longer lines.
+    While the table is wider than the console, the ``drop`` columns are left
+    out in that order and the caption says which. Nothing ends in "…".
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    def plain(cell: Any) -> str:
+        return cell.plain if isinstance(cell, Text) else str(cell)
+
+    columns = list(rows[0]) if rows else [key]
+    widths = {c: max([len(word) for word in c.split()]
+                     + [len(line) for r in rows for line in plain(r[c]).splitlines()]) for c in columns}
+    kept = sum(widths[c] + 3 for c in columns if c != key and c not in drop)
+    widths[key] = max(min(key_width or widths[key], console.width - 4 - kept), 12)  # longer keys fold
+    shown = list(columns)
+    for col in drop:  # a column takes its width plus 2 of padding and 1 of rule
+        if 1 + sum(widths[c] + 3 for c in shown) <= console.width:
+            break
+        if col in shown:
+            shown.remove(col)
+    dropped = [c for c in columns if c not in shown]
+    note = f"not shown at this width: {', '.join(dropped)} (widen the terminal or use --json)" \
+        if dropped else None
+    table = Table(title=title, caption="\n".join(c for c in (caption, note) if c) or None)
+    for col in shown:
+        table.add_column(col, justify="left" if col == key or col in left else "right",
+                         overflow="fold", width=widths[col])
+    for r in rows:
+        table.add_row(*(r[c] if isinstance(r[c], Text) else Text(str(r[c])) for c in shown))
+    return table
+
+
 @scenarios_app.command("list")
 def scenarios_list(as_json: JsonOpt = False) -> None:
     """List the built-in scenarios."""
@@ -107,15 +148,16 @@ def scenarios_list(as_json: JsonOpt = False) -> None:
         _print_json({"scenarios": rows})
         return
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title="Built-in scenarios")
-    for col in ("name", "nodes", "skus", "demands", "timing", "shortage", "known optimum"):
-        table.add_column(col, justify="left" if col in ("name", "timing", "shortage") else "right")
-    for r in rows:
-        table.add_row(r["name"], str(r["nodes"]), str(r["skus"]), str(r["demands"]), r["timing"],
-                      r["shortage"], "" if r["known_optimum"] is None else f"{r['known_optimum']:g}")
-    Console().print(table)
+    cells = [{"name": r["name"], "nodes": str(r["nodes"]), "skus": str(r["skus"]),
+              "demands": str(r["demands"]), "timing": r["timing"], "shortage": r["shortage"],
+              "known optimum": "" if r["known_optimum"] is None else f"{r['known_optimum']:g}"}
+             for r in rows]
+    console = Console()
+    console.print(_fitting_table(console, "Built-in scenarios", cells, key="name",
+                                 left=("name", "timing", "shortage"),
+                                 drop=("demands", "skus", "timing", "nodes", "known optimum",
+                                       "shortage")))
 
 
 @scenarios_app.command("show")
@@ -208,30 +250,34 @@ def _short(value: Any) -> str:
 
 
 def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
-    from rich.table import Table
+    """Print the KPI table of ``results``: one row per policy, its label and parameters whole."""
+    from rich.text import Text
 
     optimum = spec.known_optimum
     bounded = results[0].bound_gap is not None
-    table = Table(title=f"{spec.name}: {paths} paths, mean ± 95% CI half-width, per period")
-    for col in ("policy", "cost/period", "vs reference", "wins", "fill rate", "CSL", "avg inventory", "waste",
-                "bullwhip", *(("gap to optimum",) if optimum else ()),
-                *(("gap to hindsight bound",) if bounded else ())):
-        table.add_column(col, justify="left" if col == "policy" else "right")
+    rows = []
     for r in results:
         k = r.kpis
         label = r.label + ("" if not r.tuning else " (tuned)")
         params = "; ".join(f"{n}={_short(v)}" for n, v in r.params.items())
-        params = params if len(params) <= 48 else params[:47] + "…"
-        table.add_row(
-            f"{label}\n[dim]{params}[/]", str(k["cost_per_period"]),
-            "reference" if r.difference is None else str(r.difference),
-            "" if r.win_rate is None else f"{r.win_rate:.0%}",
-            f"{k['fill_rate'].mean:.2%}", f"{k['cycle_service_level'].mean:.2%}",
-            f"{k['average_inventory'].mean:.4g}", f"{k['waste'].mean:.3g}",
-            f"{k['bullwhip'].mean:.3g}",
-            *((f"{k['cost_per_period'].mean / optimum - 1:+.2%}",) if optimum else ()),
-            *((f"{r.bound_gap.mean / r.bound_mean:+.1%}",) if bounded else ()),
-        )
+        row = {
+            "policy": Text.assemble(label, *(("\n", (params, "dim")) if params else ())),
+            "cost/period": str(k["cost_per_period"]),
+            "vs reference": "reference" if r.difference is None else str(r.difference),
+            "wins": "" if r.win_rate is None else f"{r.win_rate:.0%}",
+            "fill rate": f"{k['fill_rate'].mean:.2%}", "CSL": f"{k['cycle_service_level'].mean:.2%}",
+            "avg inventory": f"{k['average_inventory'].mean:.4g}", "waste": f"{k['waste'].mean:.3g}",
+            "bullwhip": f"{k['bullwhip'].mean:.3g}",
+        }
+        if optimum:
+            row["gap to optimum"] = f"{k['cost_per_period'].mean / optimum - 1:+.2%}"
+        if bounded:
+            row["gap to hindsight bound"] = f"{r.bound_gap.mean / r.bound_mean:+.1%}"
+        rows.append(row)
+    longest = max(len(line) for r in rows for line in r["policy"].plain.splitlines())
+    table = _fitting_table(console, f"{spec.name}: {paths} paths, mean ± 95% CI half-width, per period",
+                           rows, key="policy", key_width=min(longest, max(24, console.width * 35 // 100)),
+                           drop=("bullwhip", "waste", "avg inventory", "CSL", "wins", "vs reference"))
     console.print(table)
     if bounded:
         console.print(f"[dim]hindsight bound: {results[0].bound_mean:.4g} per period over all periods "

@@ -53,3 +53,38 @@ def test_help_shows_each_default_once(command, option, default):
 
 def test_help_keeps_square_brackets_in_texts():
     assert "pip install -e '.[ray]'" in _entry(_help("batch"), "--backend")
+
+
+# ---------------------------------------------------------------------- tables
+def _first_column(output: str) -> str:
+    """The first column of a rich table, its folded lines joined back together."""
+    return "".join(line.split("│")[1].strip() for line in output.splitlines() if line.startswith("│"))
+
+
+@pytest.mark.parametrize("columns", [80, 60])
+def test_scenarios_list_shows_every_name_whole(columns):
+    from scenarios import builtin
+
+    result = run("scenarios", "list", columns=columns)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout
+    shown = [line.split("│")[1].strip() for line in result.stdout.splitlines() if line.startswith("│")]
+    assert shown == builtin.names()
+    assert max(len(line) for line in result.stdout.splitlines()) <= columns
+
+
+LONG = ["capped-base-stock:S=6.4912345,12.0312345,22.7212345;r=100.5,100.25,100.125",
+        "echelon-base-stock:S=6.4900001,12.0300001,22.7200001"]
+
+
+@pytest.mark.parametrize("columns", [80, 60, 120])
+def test_kpi_table_shows_labels_and_parameters_whole(columns):
+    result = run("evaluate", "-s", "serial-3", *(a for p in LONG for a in ("-p", p)), "--paths", "4",
+                 "--periods", "5", columns=columns)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout
+    assert max(len(line) for line in result.stdout.splitlines()) <= columns
+    policy = _first_column(result.stdout)
+    for text in LONG:
+        assert text in policy
+    assert "S=6.491,12.03,22.72;r=100.5,100.2,100.1" in policy.replace(" ", "")  # parameters, 4 digits
