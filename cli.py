@@ -93,7 +93,7 @@ def _print_json(obj: Any) -> None:
 
 def _fitting_table(console: Any, title: str, rows: list[dict[str, Any]], *, key: str,
                    left: tuple[str, ...] = (), drop: tuple[str, ...] = (), caption: str | None = None,
-                   key_width: int | None = None) -> Any:
+                   key_width: int | None = None, key_min: int | None = None) -> Any:
     """A table of ``rows`` (column name -> cell text) that fits ``console`` and cuts no cell.
 
     Every column is as wide as its longest cell line (headers wrap between
@@ -101,7 +101,8 @@ def _fitting_table(console: Any, title: str, rows: list[dict[str, Any]], *, key:
     is ``key_width`` wide (default: its longest line; less if the columns that
     cannot be dropped need the room) and folds longer lines.
     While the table is wider than the console, the ``drop`` columns are left
-    out in that order and the caption says which. Nothing ends in "…".
+    out in that order (before each, the key column narrows down to ``key_min``
+    if that is enough) and the caption says which. Nothing ends in "…".
     """
     from rich.table import Table
     from rich.text import Text
@@ -116,7 +117,11 @@ def _fitting_table(console: Any, title: str, rows: list[dict[str, Any]], *, key:
     widths[key] = max(min(key_width or widths[key], console.width - 4 - kept), 12)  # longer keys fold
     shown = list(columns)
     for col in drop:  # a column takes its width plus 2 of padding and 1 of rule
-        if 1 + sum(widths[c] + 3 for c in shown) <= console.width:
+        excess = 1 + sum(widths[c] + 3 for c in shown) - console.width
+        if excess <= 0:
+            break
+        if key_min is not None and widths[key] - excess >= key_min:  # fold the key a little more
+            widths[key] -= excess
             break
         if col in shown:
             shown.remove(col)
@@ -192,6 +197,8 @@ def simulate(
         _check_positive("periods", periods)
         if not 0 <= path < paths:
             raise SpecError("--path", f"must be in [0, {paths - 1}], got {path}")
+        if show < 0:
+            raise SpecError("--show", f"must be >= 0, got {show}")
         spec = load(scenario)
         result = evaluate(spec, [policy], paths=paths, periods=periods, seed=seed,
                           progress=_progress(as_json))[0]
@@ -277,6 +284,7 @@ def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
     longest = max(len(line) for r in rows for line in r["policy"].plain.splitlines())
     table = _fitting_table(console, f"{spec.name}: {paths} paths, mean ± 95% CI half-width, per period",
                            rows, key="policy", key_width=min(longest, max(24, console.width * 35 // 100)),
+                           key_min=20,
                            drop=("bullwhip", "waste", "avg inventory", "CSL", "wins", "vs reference"))
     console.print(table)
     if bounded:
@@ -503,10 +511,13 @@ def tune(
             raise SpecError("env", f"must be tune, direct, hybrid-mpc or hybrid-anchor, got {env!r}")
         if env.startswith("hybrid") and algo != "ppo":
             raise SpecError("algo", f"{env} trains with ppo, got {algo!r}")
-        timesteps = timesteps or (1024 if env == "hybrid-mpc" else 200_000)
-        _check_positive("timesteps", timesteps)
+        _check_positive("timesteps", timesteps)  # 0 is an error, not the default
+        timesteps = (1024 if env == "hybrid-mpc" else 200_000) if timesteps is None else timesteps
         _check_positive("paths", paths)
         _check_positive("horizon", horizon)
+        for name, value in (("seed", seed), ("eval-seed", eval_seed)):  # checked before any training
+            if value < 0:
+                raise SpecError(f"--{name}", f"must be >= 0, got {value}")
         spec = load(scenario)
         out = out or f"runs/{spec.name}-{algo}-{env}-seed{seed}"
         families = ["base-stock", "sS", "capped-base-stock"]

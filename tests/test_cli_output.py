@@ -88,3 +88,22 @@ def test_kpi_table_shows_labels_and_parameters_whole(columns):
     for text in LONG:
         assert text in policy
     assert "S=6.491,12.03,22.72;r=100.5,100.2,100.1" in policy.replace(" ", "")  # parameters, 4 digits
+
+
+# ------------------------------------------------------------ silent surprises
+@pytest.mark.parametrize(("args", "message"), [
+    (["tune", "-s", "serial-3", "--timesteps", "0"], "error: --timesteps: must be >= 1, got 0"),
+    (["tune", "-s", "serial-3", "--eval-seed", "-1"], "error: --eval-seed: must be >= 0, got -1"),
+    (["tune", "-s", "serial-3", "--seed", "-1"], "error: --seed: must be >= 0, got -1"),
+    (["simulate", "-s", "serial-3", "-p", "base-stock:S=6,12,22", "--show", "-3"],
+     "error: --show: must be >= 0, got -3"),
+    (["evaluate", "-s", "serial-3", "-p", "rolling-horizon:horizon=4,5", "--paths", "2"],
+     "error: policy.horizon: takes one value, got 2: 4,5"),
+])
+def test_bad_option_is_refused_before_any_work(args, message, tmp_path):
+    result = runner.invoke(app, [*args, *(["--out", str(tmp_path / "agent")] if args[0] == "tune" else [])],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines()[-1] == message  # after "… preparing" lines, if any
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "agent").exists()  # nothing trained
