@@ -36,7 +36,9 @@ PathsOpt = Annotated[int, typer.Option(help="Number of sample paths (Monte Carlo
 PeriodsOpt = Annotated[int | None, typer.Option(help="Periods measured per path, after the scenario's "
                                                 "warm-up.", show_default="the scenario's horizon")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the sample paths; same seed, same numbers.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts. Rates and gaps "
+                                       "are fractions (0.05 is 5%); wall times, in seconds, stay out of the "
+                                       "results (top level), so the same seed prints the same results.")]
 
 
 def _stderr() -> Any:
@@ -83,6 +85,11 @@ def _check_positive(name: str, value: int | None) -> None:
 
     if value is not None and value < 1:
         raise SpecError(f"--{name}", f"must be >= 1, got {value}")
+
+
+def _seconds(results: list[Any]) -> dict[str, float]:
+    """Wall time per policy (building -- tuning or loading -- and simulating it), for --json's top level."""
+    return {r.label: round(r.seconds, 3) for r in results if r.seconds is not None}
 
 
 def _print_json(obj: Any) -> None:
@@ -220,7 +227,7 @@ def simulate(
             })
     if as_json:
         _print_json({"scenario": spec.name, "policy": result.to_dict(spec.known_optimum),
-                     "path": path, "periods": rows})
+                     "path": path, "periods": rows, "seconds": _seconds([result])})
         return
     from rich.console import Console
     from rich.table import Table
@@ -328,7 +335,8 @@ def evaluate(
         _print_json({"scenario": spec.name, "paths": paths, "periods": measured,
                      "reference": results[0].label, "warmup": results[0].run.warmup, "seed": seed,
                      "known_optimum": spec.known_optimum,
-                     "results": [r.to_dict(spec.known_optimum) for r in results]})
+                     "results": [r.to_dict(spec.known_optimum) for r in results],
+                     "seconds": _seconds(results)})
         return
     from rich.console import Console
 
@@ -542,7 +550,8 @@ def tune(
     if as_json:
         _print_json({"scenario": spec.name, "env": env, "model_path": str(model_path), "timesteps": steps,
                      "train_time_s": train_time, "paths": paths, "seed": eval_seed,
-                     "results": [r.to_dict(spec.known_optimum) for r in results]})
+                     "results": [r.to_dict(spec.known_optimum) for r in results],
+                     "seconds": _seconds(results)})
         return
     from rich.console import Console
 

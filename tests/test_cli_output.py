@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -107,3 +108,16 @@ def test_bad_option_is_refused_before_any_work(args, message, tmp_path):
     assert result.stderr.strip().splitlines()[-1] == message  # after "… preparing" lines, if any
     assert "Traceback" not in result.output
     assert not (tmp_path / "agent").exists()  # nothing trained
+
+
+# ------------------------------------------------------------------------ json
+def test_same_seed_same_json_results_and_timings_kept_apart():
+    args = ("evaluate", "-s", "serial-3", "-p", "base-stock", "-p", "sS:s=4,8,16;S=6,12,22", "--paths", "4",
+            "--periods", "5", "--train-paths", "8", "--json")
+    first, second = (json.loads(run(*args).stdout) for _ in range(2))
+    assert first["results"][0]["tuning"]["evaluations"] > 0  # tuned, and its tuning time ...
+    assert first["results"] == second["results"]  # ... is not part of the results
+    assert set(first["seconds"]) == {"base-stock", "sS:s=4,8,16;S=6,12,22"}
+    assert min(first["seconds"].values()) > 0
+    del first["seconds"], second["seconds"]
+    assert first == second
