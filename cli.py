@@ -682,11 +682,56 @@ def solve(
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"echelon solve · {spec.name} · {method}", show_header=False)
-    for key, value in out.items():
-        if isinstance(value, dict) and "ci95" in value:
-            value = f"{value['mean']:.4g}  (95% CI {value['ci95'][0]:.4g} – {value['ci95'][1]:.4g})"
-        elif isinstance(value, dict):
-            value = ", ".join(f"{k}={_short(v)}" for k, v in value.items())
-        table.add_row(key, _short(value))
+    table = Table(title=f"echelon solve · {spec.name} · {method}", show_header=False,
+                  caption=out.get("note"))
+    table.add_column(overflow="fold")
+    table.add_column(overflow="fold")
+    for label, value in _solve_rows(out, spec.known_optimum):
+        table.add_row(label, value)
     Console().print(table)
+
+
+def _solve_rows(out: dict[str, Any], optimum: float | None) -> list[tuple[str, str]]:
+    """``echelon solve``'s JSON as (label, value) rows with units; fractions as percentages."""
+    def ci(value: dict[str, Any], fmt: str) -> str:
+        low, high = value["ci95"]
+        return f"{value['mean']:{fmt}}  (95% CI {low:{fmt}} – {high:{fmt}})"
+
+    def spread(value: dict[str, Any], fmt: str, unit: str = "") -> str:
+        if value["median"] is None:
+            return "not reported by the solver"
+        if value["median"] == value["max"]:
+            return f"{value['median']:{fmt}}{unit}"
+        return f"median {value['median']:{fmt}}{unit}, max {value['max']:{fmt}}{unit}"
+
+    method = out["method"]
+    cost_label = "hindsight bound per period" if method == "hindsight" else "cost per period"
+    formats: dict[str, tuple[str, Callable[[Any], str]]] = {
+        "scenario": ("scenario", str),
+        "method": ("method", str),
+        "paths": ("test paths" if method == "static" else "sample paths", str),
+        "train_paths": ("training paths", str),
+        "seed": ("seed", str),
+        "status": ("solver status", str),
+        "family": ("policy family", str),
+        "levels": ("levels per node", lambda v: ", ".join(f"{x:.4g}" for x in v)),
+        "objective": ("SAA objective per period", lambda v: f"{v:.4g}"),
+        "exact": ("program", lambda v: "exact (reproduces the simulator)" if v
+                  else "approximate (see milp/static.py)"),
+        "cost_per_period": (cost_label, lambda v: ci(v, ".4g")),
+        "fill_rate": ("fill rate", lambda v: ci(v, ".2%")),
+        "solves": ("solves", lambda v: f"{v:,}"),
+        "solve_time_s": ("time per solve", lambda v: spread(v, ".3g", " s")),
+        "gap": ("MIP gap reached" if method == "rolling" else "MIP gap tolerance",
+                lambda v: spread(v, ".2%") if isinstance(v, dict) else f"{v:.2%}"),
+        "horizon": ("horizon", lambda v: f"{v} periods"),
+        "safety": ("safety stock", lambda v: f"{v:g} units per node and SKU"),
+        "wall_time_s": ("wall time", lambda v: f"{v:.1f} s"),
+        "gap_to_optimum": ("gap to known optimum", lambda v: f"{v:+.2%} (optimum {optimum:g} per period)"),
+    }
+    rows = []
+    for key, value in out.items():
+        if key in formats and value is not None and not (method == "hindsight" and key == "objective"):
+            label, fmt = formats[key]  # hindsight's objective is its cost per period: shown once
+            rows.append((label, fmt(value)))
+    return rows

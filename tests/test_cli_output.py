@@ -121,3 +121,37 @@ def test_same_seed_same_json_results_and_timings_kept_apart():
     assert min(first["seconds"].values()) > 0
     del first["seconds"], second["seconds"]
     assert first == second
+
+
+# ----------------------------------------------------------------------- solve
+def test_solve_table_has_labels_units_and_percentages():
+    from cli import _solve_rows
+
+    static = {"scenario": "serial-3", "method": "static", "paths": 50, "seed": 0, "status": "optimal",
+              "family": "echelon-base-stock", "levels": [6.45, 12.07, 22.7], "objective": 47.65,
+              "exact": True, "cost_per_period": {"mean": 47.85, "ci95": [47.53, 48.16]},
+              "fill_rate": {"mean": 0.9752, "ci95": [0.9732, 0.9772]},
+              "solve_time_s": {"median": 2.75, "max": 2.75}, "gap": None, "train_paths": 20,
+              "wall_time_s": 3.69, "gap_to_optimum": 0.003728}
+    rows = dict(_solve_rows(static, 47.67))
+    assert rows["program"].startswith("exact") and rows["levels per node"] == "6.45, 12.07, 22.7"
+    assert rows["fill rate"] == "97.52%  (95% CI 97.32% – 97.72%)"
+    assert rows["gap to known optimum"] == "+0.37% (optimum 47.67 per period)"
+    assert rows["time per solve"] == "2.75 s" and rows["wall time"] == "3.7 s"
+    assert "gap" not in rows and "None" not in str(rows) and "True" not in str(rows)
+    rolling = {"method": "rolling", "gap": {"median": 0.0, "max": 0.0083}, "solves": 1200,
+               "solve_time_s": {"median": 0.0071, "max": 0.0319}, "horizon": 13, "safety": 0.0}
+    rows = dict(_solve_rows(rolling, None))
+    assert rows["MIP gap reached"] == "median 0.00%, max 0.83%" and rows["solves"] == "1,200"
+    assert rows["time per solve"] == "median 0.0071 s, max 0.0319 s" and rows["horizon"] == "13 periods"
+    unreported = dict(_solve_rows({"method": "rolling", "gap": {"median": None, "max": None}}, None))
+    assert unreported["MIP gap reached"] == "not reported by the solver"
+
+
+def test_solve_prints_the_readable_table():
+    result = run("solve", "-s", "serial-3", "--method", "hindsight", "--paths", "2", "--periods", "8")
+    assert result.exit_code == 0, result.output
+    assert "hindsight bound per period" in result.stdout and "MIP gap tolerance" in result.stdout
+    assert "1.00%" in result.stdout
+    for raw in ("cost_per_period", "wall_time_s", "objective", "None"):
+        assert raw not in result.stdout
