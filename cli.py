@@ -135,7 +135,9 @@ def _fitting_table(console: Any, title: str, rows: list[dict[str, Any]], *, key:
     dropped = [c for c in columns if c not in shown]
     note = f"not shown at this width: {', '.join(dropped)} (widen the terminal or use --json)" \
         if dropped else None
-    table = Table(title=title, caption="\n".join(c for c in (caption, note) if c) or None)
+    caption = "\n".join(c for c in (caption, note) if c)
+    # Text, not markup: a scenario name or policy text may hold "["
+    table = Table(title=Text(title), caption=Text(caption) if caption else None)
     for col in shown:
         table.add_column(col, justify="left" if col == key or col in left else "right",
                          overflow="fold", width=widths[col])
@@ -295,10 +297,11 @@ def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
                            drop=("bullwhip", "waste", "avg inventory", "CSL", "wins", "vs reference"))
     console.print(table)
     if bounded:
-        console.print(f"[dim]hindsight bound: {results[0].bound_mean:.4g} per period over all periods "
-                      "(warm-up included; perfect information, a lower bound on any policy)[/]")
+        console.print(f"hindsight bound: {results[0].bound_mean:.4g} per period over all periods "
+                      "(warm-up included; perfect information, a lower bound on any policy)",
+                      style="dim", markup=False)
     if optimum:
-        console.print(f"[dim]known optimum: {optimum:g} per period ({spec.name})[/]")
+        console.print(f"known optimum: {optimum:g} per period ({spec.name})", style="dim", markup=False)
 
 
 @app.command()
@@ -556,7 +559,7 @@ def tune(
     from rich.console import Console
 
     console = Console()
-    console.print(f"model: {model_path} · {steps} steps in {train_time:.0f} s")
+    console.print(f"model: {model_path} · {steps:,} steps in {train_time:.0f} s", markup=False)
     _kpi_table(spec, results, paths, console)
 
 

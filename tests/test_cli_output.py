@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -155,3 +156,14 @@ def test_solve_prints_the_readable_table():
     assert "1.00%" in result.stdout
     for raw in ("cost_per_period", "wall_time_s", "objective", "None"):
         assert raw not in result.stdout
+
+
+def test_fitting_table_prints_brackets_as_text():
+    from rich.console import Console
+
+    from cli import _fitting_table
+
+    console = Console(width=60, record=True, file=io.StringIO())
+    console.print(_fitting_table(console, "runs/[best]", [{"name": "grid[2]", "n": "1"}], key="name"))
+    text = console.export_text()
+    assert "runs/[best]" in text and "grid[2]" in text
