@@ -519,9 +519,11 @@ def tune(
         from scenarios.spec import load
 
         if env not in ("tune", "direct", "hybrid-mpc", "hybrid-anchor"):
-            raise SpecError("env", f"must be tune, direct, hybrid-mpc or hybrid-anchor, got {env!r}")
+            raise SpecError("--env", f"must be tune, direct, hybrid-mpc or hybrid-anchor, got {env!r}")
+        if algo not in ("ppo", "sac", "a2c"):
+            raise SpecError("--algo", f"must be ppo, sac or a2c, got {algo!r}")
         if env.startswith("hybrid") and algo != "ppo":
-            raise SpecError("algo", f"{env} trains with ppo, got {algo!r}")
+            raise SpecError("--algo", f"{env} trains with ppo, got {algo!r}")
         _check_positive("timesteps", timesteps)  # 0 is an error, not the default
         timesteps = (1024 if env == "hybrid-mpc" else 200_000) if timesteps is None else timesteps
         _check_positive("paths", paths)

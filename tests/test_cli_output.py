@@ -97,6 +97,7 @@ def test_kpi_table_shows_labels_and_parameters_whole(columns):
     (["tune", "-s", "serial-3", "--timesteps", "0"], "error: --timesteps: must be >= 1, got 0"),
     (["tune", "-s", "serial-3", "--eval-seed", "-1"], "error: --eval-seed: must be >= 0, got -1"),
     (["tune", "-s", "serial-3", "--seed", "-1"], "error: --seed: must be >= 0, got -1"),
+    (["tune", "-s", "serial-3", "--algo", "dqn"], "error: --algo: must be ppo, sac or a2c, got 'dqn'"),
     (["simulate", "-s", "serial-3", "-p", "base-stock:S=6,12,22", "--show", "-3"],
      "error: --show: must be >= 0, got -3"),
     (["evaluate", "-s", "serial-3", "-p", "rolling-horizon:horizon=4,5", "--paths", "2"],
