@@ -740,3 +740,8 @@ def _solve_rows(out: dict[str, Any], optimum: float | None) -> list[tuple[str, s
             label, fmt = formats[key]  # hindsight's objective is its cost per period: shown once
             rows.append((label, fmt(value)))
     return rows
+
+
+# In plain help, click cuts each command's summary to fit one line ("..."); give it whole (it wraps).
+for _command in (*app.registered_commands, *scenarios_app.registered_commands):
+    _command.short_help = _command.short_help or (_command.callback.__doc__ or "").strip().splitlines()[0]

@@ -168,3 +168,9 @@ def test_fitting_table_prints_brackets_as_text():
     console.print(_fitting_table(console, "runs/[best]", [{"name": "grid[2]", "n": "1"}], key="name"))
     text = console.export_text()
     assert "runs/[best]" in text and "grid[2]" in text
+
+
+def test_command_summaries_are_whole():
+    result = run("--help")
+    assert result.exit_code == 0 and "..." not in result.stdout
+    assert "with the KPIs over all paths." in " ".join(result.stdout.split())
