@@ -474,8 +474,7 @@ def demo(
 def report(
     db: Annotated[str, typer.Argument(help="Results database (DuckDB) written by `echelon batch`.")],
     out: Annotated[str, typer.Option(help="HTML file to write.")] = "report.html",
-    title: Annotated[str | None, typer.Option(help="Page title.",
-                                                       show_default="from the file name")] = None,
+    title: Annotated[str | None, typer.Option(help="Page title.", show_default="from the file name")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write one self-contained HTML page (tables and plots, no network) from a results database."""
@@ -686,9 +685,10 @@ def solve(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"echelon solve · {spec.name} · {method}", show_header=False,
-                  caption=out.get("note"))
+    table = Table(title=Text(f"echelon solve · {spec.name} · {method}"), show_header=False,
+                  caption=Text(out["note"]) if "note" in out else None)
     table.add_column(overflow="fold")
     table.add_column(overflow="fold")
     for label, value in _solve_rows(out, spec.known_optimum):
