@@ -10,7 +10,8 @@ What happens:
 2. ``n_envs`` environments run as one :class:`~rl.vec_env.BatchedVecEnv`,
    wrapped in ``VecMonitor`` and ``VecNormalize`` (observations and rewards);
 3. PPO (default), SAC or A2C learns, seeded (``model.seed``, environment
-   ``i`` seeded ``seed + i``); SB3's progress bar shows progress;
+   ``i`` seeded ``seed + i``); SB3's progress bar shows progress on stderr
+   (:func:`learn`, which also says when the step count is rounded up to whole rollouts);
 4. before training and every ``eval_every`` timesteps the agent, as the :class:`~rl.policy.AgentPolicy`
    it will be deployed as, runs in ``scenarios.simulate`` on held-out
    evaluation paths next to the anchor on the same paths; the best model
@@ -73,7 +74,7 @@ class TrainConfig:
     algo: str = "ppo"
     """``"ppo"``, ``"sac"`` or ``"a2c"``."""
     timesteps: int = 200_000
-    """Environment steps in total (over all environments)."""
+    """Environment steps in total (over all environments), rounded up to whole rollouts."""
     n_envs: int = 64
     """Environments stepped together (sample paths of the batched simulation)."""
     seed: int = 0
