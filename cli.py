@@ -24,17 +24,21 @@ app = typer.Typer(
     "random numbers.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain text: "[default: ...]" and ".[ray]" are not markup
 )
-scenarios_app = typer.Typer(help="List and show built-in scenarios.", no_args_is_help=True)
+scenarios_app = typer.Typer(help="List and show built-in scenarios.", no_args_is_help=True,
+                            rich_markup_mode=None)
 app.add_typer(scenarios_app, name="scenarios")
 
 ScenarioOpt = Annotated[str, typer.Option("--scenario", "-s",
                                           help="Built-in scenario name or path of a TOML file.")]
 PathsOpt = Annotated[int, typer.Option(help="Number of sample paths (Monte Carlo replications).")]
-PeriodsOpt = Annotated[int | None, typer.Option(help="Periods measured per path, after the "
-                                                "scenario's warm-up [default: the scenario's horizon].")]
+PeriodsOpt = Annotated[int | None, typer.Option(help="Periods measured per path, after the scenario's "
+                                                "warm-up.", show_default="the scenario's horizon")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the sample paths; same seed, same numbers.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts. Rates and gaps "
+                                       "are fractions (0.05 is 5%); wall times, in seconds, stay out of the "
+                                       "results (top level), so the same seed prints the same results.")]
 
 
 def _stderr() -> Any:
@@ -83,10 +87,63 @@ def _check_positive(name: str, value: int | None) -> None:
         raise SpecError(f"--{name}", f"must be >= 1, got {value}")
 
 
+def _seconds(results: list[Any]) -> dict[str, float]:
+    """Wall time per policy (building -- tuning or loading -- and simulating it), for --json's top level."""
+    return {r.label: round(r.seconds, 3) for r in results if r.seconds is not None}
+
+
 def _print_json(obj: Any) -> None:
     from scenarios.kpis import json_safe
 
     sys.stdout.write(json.dumps(json_safe(obj), indent=2) + "\n")
+
+
+def _fitting_table(console: Any, title: str, rows: list[dict[str, Any]], *, key: str,
+                   left: tuple[str, ...] = (), drop: tuple[str, ...] = (), caption: str | None = None,
+                   key_width: int | None = None, key_min: int | None = None) -> Any:
+    """A table of ``rows`` (column name -> cell text) that fits ``console`` and cuts no cell.
+
+    Every column is as wide as its longest cell line (headers wrap between
+    words); the ``key`` column -- what a user types back: a name, a policy --
+    is ``key_width`` wide (default: its longest line; less if the columns that
+    cannot be dropped need the room) and folds longer lines.
+    While the table is wider than the console, the ``drop`` columns are left
+    out in that order (before each, the key column narrows down to ``key_min``
+    if that is enough) and the caption says which. Nothing ends in "…".
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    def plain(cell: Any) -> str:
+        return cell.plain if isinstance(cell, Text) else str(cell)
+
+    columns = list(rows[0]) if rows else [key]
+    widths = {c: max([len(word) for word in c.split()]
+                     + [len(line) for r in rows for line in plain(r[c]).splitlines()]) for c in columns}
+    kept = sum(widths[c] + 3 for c in columns if c != key and c not in drop)
+    widths[key] = max(min(key_width or widths[key], console.width - 4 - kept), 12)  # longer keys fold
+    shown = list(columns)
+    for col in drop:  # a column takes its width plus 2 of padding and 1 of rule
+        excess = 1 + sum(widths[c] + 3 for c in shown) - console.width
+        if excess <= 0:
+            break
+        if key_min is not None and widths[key] - excess >= key_min:  # fold the key a little more
+            widths[key] -= excess
+            break
+        if col in shown:
+            shown.remove(col)
+    dropped = [c for c in columns if c not in shown]
+    note = f"not shown at this width: {', '.join(dropped)} (widen the terminal or use --json)" \
+        if dropped else None
+    caption = "\n".join(c for c in (caption, note) if c)
+    # Text, not markup: a scenario name or policy text may hold "["
+    table = Table(title=Text(title), caption=Text(caption) if caption else None)
+    for col in shown:
+        table.add_column(col, justify="left" if col == key or col in left else "right",
+                         overflow="fold", width=widths[col])
+    for r in rows:
+        table.add_row(*(r[c] if isinstance(r[c], Text) else Text(str(r[c])) for c in shown))
+    return table
 
 
 @scenarios_app.command("list")
@@ -105,15 +162,16 @@ def scenarios_list(as_json: JsonOpt = False) -> None:
         _print_json({"scenarios": rows})
         return
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(title="Built-in scenarios")
-    for col in ("name", "nodes", "skus", "demands", "timing", "shortage", "known optimum"):
-        table.add_column(col, justify="left" if col in ("name", "timing", "shortage") else "right")
-    for r in rows:
-        table.add_row(r["name"], str(r["nodes"]), str(r["skus"]), str(r["demands"]), r["timing"],
-                      r["shortage"], "" if r["known_optimum"] is None else f"{r['known_optimum']:g}")
-    Console().print(table)
+    cells = [{"name": r["name"], "nodes": str(r["nodes"]), "skus": str(r["skus"]),
+              "demands": str(r["demands"]), "timing": r["timing"], "shortage": r["shortage"],
+              "known optimum": "" if r["known_optimum"] is None else f"{r['known_optimum']:g}"}
+             for r in rows]
+    console = Console()
+    console.print(_fitting_table(console, "Built-in scenarios", cells, key="name",
+                                 left=("name", "timing", "shortage"),
+                                 drop=("demands", "skus", "timing", "nodes", "known optimum",
+                                       "shortage")))
 
 
 @scenarios_app.command("show")
@@ -148,6 +206,8 @@ def simulate(
         _check_positive("periods", periods)
         if not 0 <= path < paths:
             raise SpecError("--path", f"must be in [0, {paths - 1}], got {path}")
+        if show < 0:
+            raise SpecError("--show", f"must be >= 0, got {show}")
         spec = load(scenario)
         result = evaluate(spec, [policy], paths=paths, periods=periods, seed=seed,
                           progress=_progress(as_json))[0]
@@ -169,7 +229,7 @@ def simulate(
             })
     if as_json:
         _print_json({"scenario": spec.name, "policy": result.to_dict(spec.known_optimum),
-                     "path": path, "periods": rows})
+                     "path": path, "periods": rows, "seconds": _seconds([result])})
         return
     from rich.console import Console
     from rich.table import Table
@@ -206,36 +266,42 @@ def _short(value: Any) -> str:
 
 
 def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
-    from rich.table import Table
+    """Print the KPI table of ``results``: one row per policy, its label and parameters whole."""
+    from rich.text import Text
 
     optimum = spec.known_optimum
     bounded = results[0].bound_gap is not None
-    table = Table(title=f"{spec.name}: {paths} paths, mean ± 95% CI half-width, per period")
-    for col in ("policy", "cost/period", "vs reference", "wins", "fill rate", "CSL", "avg inventory", "waste",
-                "bullwhip", *(("gap to optimum",) if optimum else ()),
-                *(("gap to hindsight bound",) if bounded else ())):
-        table.add_column(col, justify="left" if col == "policy" else "right")
+    rows = []
     for r in results:
         k = r.kpis
         label = r.label + ("" if not r.tuning else " (tuned)")
         params = "; ".join(f"{n}={_short(v)}" for n, v in r.params.items())
-        params = params if len(params) <= 48 else params[:47] + "…"
-        table.add_row(
-            f"{label}\n[dim]{params}[/]", str(k["cost_per_period"]),
-            "reference" if r.difference is None else str(r.difference),
-            "" if r.win_rate is None else f"{r.win_rate:.0%}",
-            f"{k['fill_rate'].mean:.2%}", f"{k['cycle_service_level'].mean:.2%}",
-            f"{k['average_inventory'].mean:.4g}", f"{k['waste'].mean:.3g}",
-            f"{k['bullwhip'].mean:.3g}",
-            *((f"{k['cost_per_period'].mean / optimum - 1:+.2%}",) if optimum else ()),
-            *((f"{r.bound_gap.mean / r.bound_mean:+.1%}",) if bounded else ()),
-        )
+        row = {
+            "policy": Text.assemble(label, *(("\n", (params, "dim")) if params else ())),
+            "cost/period": str(k["cost_per_period"]),
+            "vs reference": "reference" if r.difference is None else str(r.difference),
+            "wins": "" if r.win_rate is None else f"{r.win_rate:.0%}",
+            "fill rate": f"{k['fill_rate'].mean:.2%}", "CSL": f"{k['cycle_service_level'].mean:.2%}",
+            "avg inventory": f"{k['average_inventory'].mean:.4g}", "waste": f"{k['waste'].mean:.3g}",
+            "bullwhip": f"{k['bullwhip'].mean:.3g}",
+        }
+        if optimum:
+            row["gap to optimum"] = f"{k['cost_per_period'].mean / optimum - 1:+.2%}"
+        if bounded:
+            row["gap to hindsight bound"] = f"{r.bound_gap.mean / r.bound_mean:+.1%}"
+        rows.append(row)
+    longest = max(len(line) for r in rows for line in r["policy"].plain.splitlines())
+    table = _fitting_table(console, f"{spec.name}: {paths} paths, mean ± 95% CI half-width, per period",
+                           rows, key="policy", key_width=min(longest, max(24, console.width * 35 // 100)),
+                           key_min=20,
+                           drop=("bullwhip", "waste", "avg inventory", "CSL", "wins", "vs reference"))
     console.print(table)
     if bounded:
-        console.print(f"[dim]hindsight bound: {results[0].bound_mean:.4g} per period over all periods "
-                      "(warm-up included; perfect information, a lower bound on any policy)[/]")
+        console.print(f"hindsight bound: {results[0].bound_mean:.4g} per period over all periods "
+                      "(warm-up included; perfect information, a lower bound on any policy)",
+                      style="dim", markup=False)
     if optimum:
-        console.print(f"[dim]known optimum: {optimum:g} per period ({spec.name})[/]")
+        console.print(f"known optimum: {optimum:g} per period ({spec.name})", style="dim", markup=False)
 
 
 @app.command()
@@ -253,7 +319,7 @@ def evaluate(
     bound: Annotated[bool, typer.Option("--bound", help="Also solve the hindsight bound per path "
                                         "(MILP) and report every policy's gap to it.")] = False,
     reference: Annotated[str | None, typer.Option(help="The policy (as given to --policy) the others "
-                                                  "are compared with [default: the first].")] = None,
+                                                  "are compared with.", show_default="the first")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Compare policies on the same sample paths: KPIs with 95% CIs, paired differences and win rates."""
@@ -272,7 +338,8 @@ def evaluate(
         _print_json({"scenario": spec.name, "paths": paths, "periods": measured,
                      "reference": results[0].label, "warmup": results[0].run.warmup, "seed": seed,
                      "known_optimum": spec.known_optimum,
-                     "results": [r.to_dict(spec.known_optimum) for r in results]})
+                     "results": [r.to_dict(spec.known_optimum) for r in results],
+                     "seconds": _seconds(results)})
         return
     from rich.console import Console
 
@@ -386,7 +453,9 @@ def batch(
                       f"{summary.stored} new, {summary.skipped} skipped, {len(failed)} failed "
                       f"({summary.seconds:.1f} s)")
         for col in ("scenario", "policy", "seeds", "cost/period", "fill rate"):
-            table.add_column(col, justify="left" if col in ("scenario", "policy") else "right")
+            names = col in ("scenario", "policy")  # typed back by users: folded, never cut
+            table.add_column(col, justify="left" if names else "right",
+                             overflow="fold" if names else "ellipsis")
         groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for r in rows:
             groups.setdefault((r["scenario"], r["policy"]), []).append(r)
@@ -427,7 +496,8 @@ def demo(
     out: Annotated[str, typer.Option(help="Directory for the agents, results.duckdb and "
                                      "report.html.")] = "demo",
     paths: PathsOpt = 100,
-    periods: PeriodsOpt = 52,
+    periods: Annotated[int, typer.Option(help="Periods measured per path, after the scenario's "
+                                         "warm-up.")] = 52,
     seed: SeedOpt = 0,
 ) -> None:
     """Every layer on one scenario in a few minutes: tuned classical, MILP, RL, hybrid; DuckDB and HTML.
@@ -456,7 +526,7 @@ def demo(
 def report(
     db: Annotated[str, typer.Argument(help="Results database (DuckDB) written by `echelon batch`.")],
     out: Annotated[str, typer.Option(help="HTML file to write.")] = "report.html",
-    title: Annotated[str | None, typer.Option(help="Page title [default: from the file name].")] = None,
+    title: Annotated[str | None, typer.Option(help="Page title.", show_default="from the file name")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write one self-contained HTML page (tables and plots, no network) from a results database."""
@@ -479,14 +549,15 @@ def tune(
                                      "quantities (the classic formulation); hybrid-mpc: the agent sets "
                                      "the rolling-horizon MILP's safety stock; hybrid-anchor: residuals "
                                      "on MILP-optimised static levels.")] = "tune",
-    timesteps: Annotated[int | None, typer.Option(help="Environment steps to train [default: 200000; "
-                                                  "hybrid-mpc: 1024, each step plans an epoch].")] = None,
+    timesteps: Annotated[int | None, typer.Option(help="Environment steps to train, rounded up to whole "
+                                                  "rollouts.", show_default="200000; hybrid-mpc: 1024, "
+                                                  "each step plans an epoch")] = None,
     seed: SeedOpt = 0,
     randomise: Annotated[bool, typer.Option("--randomise", help="Train on the scenario's domain "
                                             "randomisation (or ranges around it).")] = False,
     horizon: Annotated[int, typer.Option(help="hybrid-mpc: the planner's window.")] = 6,
-    out: Annotated[str | None, typer.Option(help="Directory for model.zip and metadata.json "
-                                            "[default: runs/SCENARIO-ALGO-ENV-seedK].")] = None,
+    out: Annotated[str | None, typer.Option(help="Directory for model.zip and metadata.json.",
+                                            show_default="runs/SCENARIO-ALGO-ENV-seedK")] = None,
     paths: Annotated[int, typer.Option(help="Fresh test paths for the final comparison.")] = 500,
     eval_seed: Annotated[int, typer.Option(help="Seed of the fresh test paths.")] = 2026,
     as_json: JsonOpt = False,
@@ -499,13 +570,18 @@ def tune(
         from scenarios.spec import load
 
         if env not in ("tune", "direct", "hybrid-mpc", "hybrid-anchor"):
-            raise SpecError("env", f"must be tune, direct, hybrid-mpc or hybrid-anchor, got {env!r}")
+            raise SpecError("--env", f"must be tune, direct, hybrid-mpc or hybrid-anchor, got {env!r}")
+        if algo not in ("ppo", "sac", "a2c"):
+            raise SpecError("--algo", f"must be ppo, sac or a2c, got {algo!r}")
         if env.startswith("hybrid") and algo != "ppo":
-            raise SpecError("algo", f"{env} trains with ppo, got {algo!r}")
-        timesteps = timesteps or (1024 if env == "hybrid-mpc" else 200_000)
-        _check_positive("timesteps", timesteps)
+            raise SpecError("--algo", f"{env} trains with ppo, got {algo!r}")
+        _check_positive("timesteps", timesteps)  # 0 is an error, not the default
+        timesteps = (1024 if env == "hybrid-mpc" else 200_000) if timesteps is None else timesteps
         _check_positive("paths", paths)
         _check_positive("horizon", horizon)
+        for name, value in (("seed", seed), ("eval-seed", eval_seed)):  # checked before any training
+            if value < 0:
+                raise SpecError(f"--{name}", f"must be >= 0, got {value}")
         spec = load(scenario)
         out = out or f"runs/{spec.name}-{algo}-{env}-seed{seed}"
         families = ["base-stock", "sS", "capped-base-stock"]
@@ -530,12 +606,13 @@ def tune(
     if as_json:
         _print_json({"scenario": spec.name, "env": env, "model_path": str(model_path), "timesteps": steps,
                      "train_time_s": train_time, "paths": paths, "seed": eval_seed,
-                     "results": [r.to_dict(spec.known_optimum) for r in results]})
+                     "results": [r.to_dict(spec.known_optimum) for r in results],
+                     "seconds": _seconds(results)})
         return
     from rich.console import Console
 
     console = Console()
-    console.print(f"model: {model_path} · {steps} steps in {train_time:.0f} s")
+    console.print(f"model: {model_path} · {steps:,} steps in {train_time:.0f} s", markup=False)
     _kpi_table(spec, results, paths, console)
 
 
@@ -577,8 +654,9 @@ def solve(
     gap: Annotated[float, typer.Option(help="Relative MIP gap per solve.")] = 0.01,
     backend: Annotated[str, typer.Option(help="pyomo (persistent HiGHS) or pulp (cross-check; "
                                          "hindsight only).")] = "pyomo",
-    paths: Annotated[int | None, typer.Option(help="Sample paths [default: 20; static: 2000 test "
-                                              "paths, its training uses --train-paths].")] = None,
+    paths: Annotated[int | None, typer.Option(help="Sample paths (static: test paths; its training "
+                                              "uses --train-paths).",
+                                              show_default="20; static: 2000")] = None,
     periods: PeriodsOpt = None,
     train_paths: Annotated[int, typer.Option(help="static: training paths of the SAA program.")] = 200,
     seed: SeedOpt = 0,
@@ -659,12 +737,63 @@ def solve(
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"echelon solve · {spec.name} · {method}", show_header=False)
-    for key, value in out.items():
-        if isinstance(value, dict) and "ci95" in value:
-            value = f"{value['mean']:.4g}  (95% CI {value['ci95'][0]:.4g} – {value['ci95'][1]:.4g})"
-        elif isinstance(value, dict):
-            value = ", ".join(f"{k}={_short(v)}" for k, v in value.items())
-        table.add_row(key, _short(value))
+    table = Table(title=Text(f"echelon solve · {spec.name} · {method}"), show_header=False,
+                  caption=Text(out["note"]) if "note" in out else None)
+    table.add_column(overflow="fold")
+    table.add_column(overflow="fold")
+    for label, value in _solve_rows(out, spec.known_optimum):
+        table.add_row(label, value)
     Console().print(table)
+
+
+def _solve_rows(out: dict[str, Any], optimum: float | None) -> list[tuple[str, str]]:
+    """``echelon solve``'s JSON as (label, value) rows with units; fractions as percentages."""
+    def ci(value: dict[str, Any], fmt: str) -> str:
+        low, high = value["ci95"]
+        return f"{value['mean']:{fmt}}  (95% CI {low:{fmt}} – {high:{fmt}})"
+
+    def spread(value: dict[str, Any], fmt: str, unit: str = "") -> str:
+        if value["median"] is None:
+            return "not reported by the solver"
+        if value["median"] == value["max"]:
+            return f"{value['median']:{fmt}}{unit}"
+        return f"median {value['median']:{fmt}}{unit}, max {value['max']:{fmt}}{unit}"
+
+    method = out["method"]
+    cost_label = "hindsight bound per period" if method == "hindsight" else "cost per period"
+    formats: dict[str, tuple[str, Callable[[Any], str]]] = {
+        "scenario": ("scenario", str),
+        "method": ("method", str),
+        "paths": ("test paths" if method == "static" else "sample paths", str),
+        "train_paths": ("training paths", str),
+        "seed": ("seed", str),
+        "status": ("solver status", str),
+        "family": ("policy family", str),
+        "levels": ("levels per node", lambda v: ", ".join(f"{x:.4g}" for x in v)),
+        "objective": ("SAA objective per period", lambda v: f"{v:.4g}"),
+        "exact": ("program", lambda v: "exact (reproduces the simulator)" if v
+                  else "approximate (see milp/static.py)"),
+        "cost_per_period": (cost_label, lambda v: ci(v, ".4g")),
+        "fill_rate": ("fill rate", lambda v: ci(v, ".2%")),
+        "solves": ("solves", lambda v: f"{v:,}"),
+        "solve_time_s": ("time per solve", lambda v: spread(v, ".3g", " s")),
+        "gap": ("MIP gap reached" if method == "rolling" else "MIP gap tolerance",
+                lambda v: spread(v, ".2%") if isinstance(v, dict) else f"{v:.2%}"),
+        "horizon": ("horizon", lambda v: f"{v} periods"),
+        "safety": ("safety stock", lambda v: f"{v:g} units per node and SKU"),
+        "wall_time_s": ("wall time", lambda v: f"{v:.1f} s"),
+        "gap_to_optimum": ("gap to known optimum", lambda v: f"{v:+.2%} (optimum {optimum:g} per period)"),
+    }
+    rows = []
+    for key, value in out.items():
+        if key in formats and value is not None and not (method == "hindsight" and key == "objective"):
+            label, fmt = formats[key]  # hindsight's objective is its cost per period: shown once
+            rows.append((label, fmt(value)))
+    return rows
+
+
+# In plain help, click cuts each command's summary to fit one line ("..."); give it whole (it wraps).
+for _command in (*app.registered_commands, *scenarios_app.registered_commands):
+    _command.short_help = _command.short_help or (_command.callback.__doc__ or "").strip().splitlines()[0]

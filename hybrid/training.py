@@ -30,6 +30,7 @@ import numpy as np
 from rl.anchor import Anchor, make_anchor
 from rl.artifacts import MODEL_FILE, NORMALIZE_FILE, agent_metadata, normalisation_stats, write_metadata
 from rl.tasks import Task, TuneTask
+from rl.training import learn
 from rl.vec_env import BatchedVecEnv
 from scenarios.errors import SpecError
 from scenarios.paths import SamplePaths
@@ -171,7 +172,7 @@ def train_hybrid(scenario: str | Spec, kind: str = "mpc", *, timesteps: int = 20
         def _on_step(self) -> bool:
             return True
 
-    model.learn(timesteps, callback=Curve(), progress_bar=progress_bar)
+    learn(model, timesteps, Curve(), progress_bar)  # SB3's bar on stderr; a note if rounded up
     directory = Path(out or f"runs/{spec.name}-hybrid-{kind}-seed{seed}")
     directory.mkdir(parents=True, exist_ok=True)
     model.save(directory / MODEL_FILE)

@@ -273,9 +273,10 @@ def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
     """Build the planner from a policy text's parameters (``rolling-horizon:horizon=13,safety=...``).
 
     Keys: ``horizon``, ``safety`` (1 value, or one per node), ``forecast``,
-    ``quantile``, ``window``, ``time_limit``, ``mip_gap``, ``threads``.
+    ``quantile``, ``window``, ``time_limit``, ``mip_gap``, ``threads``; every
+    key but ``safety`` takes one value.
 
-    :raises SpecError: an unknown key or a bad value.
+    :raises SpecError: an unknown key, several values for a one-value key, or a bad value.
     """
     kwargs: dict[str, Any] = {}
     for key, values in (params or {}).items():
@@ -283,12 +284,21 @@ def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
                        "threads"):
             raise SpecError(f"policy.{key}", "rolling-horizon takes horizon, safety, forecast, quantile, "
                             "window, time_limit, mip_gap, threads")
+        if key != "safety" and len(values) != 1:  # safety alone takes one value per node
+            raise SpecError(f"policy.{key}", f"takes one value, got {len(values)}: "
+                            f"{','.join(f'{v:g}' if isinstance(v, float) else v for v in values)}")
+        if key != "forecast" and any(isinstance(v, str) for v in values):
+            raise SpecError(f"policy.{key}", f"{next(v for v in values if isinstance(v, str))!r} is "
+                            "not a number")
+        value = values[0]
         if key == "forecast":
-            kwargs[key] = str(values[0])
+            kwargs[key] = str(value)
         elif key == "safety":
-            kwargs[key] = values[0] if len(values) == 1 else np.asarray(values, dtype=float)
+            kwargs[key] = value if len(values) == 1 else np.asarray(values, dtype=float)
         elif key in ("horizon", "window", "threads"):
-            kwargs[key] = int(values[0])
+            if value != int(value):
+                raise SpecError(f"policy.{key}", f"must be a whole number, got {value:g}")
+            kwargs[key] = int(value)
         else:
-            kwargs[key] = float(values[0])
+            kwargs[key] = float(value)
     return RollingHorizonPolicy(spec, **kwargs)

@@ -10,7 +10,8 @@ What happens:
 2. ``n_envs`` environments run as one :class:`~rl.vec_env.BatchedVecEnv`,
    wrapped in ``VecMonitor`` and ``VecNormalize`` (observations and rewards);
 3. PPO (default), SAC or A2C learns, seeded (``model.seed``, environment
-   ``i`` seeded ``seed + i``); SB3's progress bar shows progress;
+   ``i`` seeded ``seed + i``); SB3's progress bar shows progress on stderr
+   (:func:`learn`, which also says when the step count is rounded up to whole rollouts);
 4. before training and every ``eval_every`` timesteps the agent, as the :class:`~rl.policy.AgentPolicy`
    it will be deployed as, runs in ``scenarios.simulate`` on held-out
    evaluation paths next to the anchor on the same paths; the best model
@@ -28,7 +29,9 @@ Same config and seed, same result (on one machine and thread count).
 
 from __future__ import annotations
 
+import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -53,7 +56,7 @@ from scenarios.paths import SamplePaths
 from scenarios.simulator import simulate
 from scenarios.spec import Spec, load
 
-__all__ = ["DEFAULT_RANGES", "TrainConfig", "TrainResult", "train"]
+__all__ = ["DEFAULT_RANGES", "TrainConfig", "TrainResult", "learn", "trained_steps", "train"]
 
 #: Domain randomisation used by ``randomise=True`` on a spec without its own ranges.
 DEFAULT_RANGES = ScenarioDistribution(demand_level=(0.8, 1.2), demand_cv=(0.8, 1.2),
@@ -71,7 +74,7 @@ class TrainConfig:
     algo: str = "ppo"
     """``"ppo"``, ``"sac"`` or ``"a2c"``."""
     timesteps: int = 200_000
-    """Environment steps in total (over all environments)."""
+    """Environment steps in total (over all environments), rounded up to whole rollouts."""
     n_envs: int = 64
     """Environments stepped together (sample paths of the batched simulation)."""
     seed: int = 0
@@ -197,6 +200,55 @@ class TrainResult:
     best_cost: float
     anchor_cost: float
     history: list[dict[str, float]]
+
+
+def _collected(model: Any) -> int:
+    """Environment steps SB3 collects between two checks of the step budget."""
+    from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+    per_env = model.n_steps if isinstance(model, OnPolicyAlgorithm) else model.train_freq.frequency
+    return model.n_envs * per_env
+
+
+def trained_steps(model: Any, timesteps: int) -> int:
+    """The environment steps ``model.learn(timesteps)`` really trains.
+
+    SB3 stops only between collections: PPO and A2C collect whole rollouts of
+    ``n_envs × n_steps`` steps, SAC ``n_envs × train_freq``, so the count is
+    rounded up to a multiple of that.
+    """
+    chunk = _collected(model)
+    return -(-timesteps // chunk) * chunk  # learn() counts from 0 (reset_num_timesteps)
+
+
+def learn(model: Any, timesteps: int, callback: Any = None, progress_bar: bool = True) -> None:
+    """``model.learn(timesteps)`` with SB3's progress bar on stderr; says first if the count is rounded up.
+
+    SB3's own bar (``progress_bar=True``) draws on stdout, where it lands in redirected
+    output; this is the same tqdm/rich bar on a stderr console, sized to the real count.
+    """
+    from stable_baselines3.common.callbacks import CallbackList, ProgressBarCallback
+
+    steps, chunk = trained_steps(model, timesteps), _collected(model)
+    if steps != timesteps:
+        print(f"note: training {steps:,} steps, not {timesteps:,}: {type(model).__name__} collects "
+              f"{chunk:,} at a time ({model.n_envs} environments × {chunk // model.n_envs} steps)",
+              file=sys.stderr)
+
+    class StderrProgressBar(ProgressBarCallback):
+        """SB3's tqdm/rich progress bar, drawn on stderr."""
+
+        def _on_training_start(self) -> None:
+            from rich.console import Console
+            from tqdm import TqdmExperimentalWarning
+            from tqdm.rich import tqdm
+
+            with warnings.catch_warnings():  # "rich is experimental" (SB3 silences it the same way)
+                warnings.simplefilter("ignore", TqdmExperimentalWarning)
+                self.pbar = tqdm(total=steps, options={"console": Console(stderr=True)})
+
+    callbacks = [c for c in (callback, StderrProgressBar() if progress_bar else None) if c is not None]
+    model.learn(timesteps, callback=CallbackList(callbacks) if callbacks else None, progress_bar=False)
 
 
 def _target_spec(spec: Spec, config: TrainConfig) -> Spec:
@@ -336,7 +388,7 @@ class _Trainer:
                 return True
 
         self.evaluate()  # the untrained agent: the first point of the learning curve
-        self.model.learn(self.config.timesteps, callback=Evaluate(), progress_bar=self.config.progress_bar)
+        learn(self.model, self.config.timesteps, Evaluate(), self.config.progress_bar)
         if not self.history or self.history[-1]["timesteps"] != self.model.num_timesteps:
             self.evaluate()
         self.model.save(self.out / FINAL_MODEL_FILE)

@@ -66,7 +66,9 @@ class PolicyResult:
 
         Keys: ``policy``, ``params``, ``cost_per_period`` (``mean``, ``ci95``),
         ``fill_rate``, the other KPIs and ``cost_parts``; plus ``tuning`` and
-        ``gap_to_optimum`` when known.
+        ``gap_to_optimum`` when known. Rates and gaps are fractions (0.05 is 5%).
+        No timings (:attr:`seconds`, the tuning's seconds): the same seed gives the
+        same dictionary, so runs can be compared and stored as they are.
         """
         out: dict[str, Any] = {"policy": self.label, "family": self.family, "params": self.params}
         for k, v in self.kpis.items():
@@ -84,8 +86,7 @@ class PolicyResult:
                                    "relative": self.bound_gap.mean / self.bound_mean}
         if self.tuning is not None:
             t = self.tuning
-            out["tuning"] = {"train_cost": t.train_cost, "evaluations": t.evaluations,
-                             "seconds": round(t.seconds, 3)}
+            out["tuning"] = {"train_cost": t.train_cost, "evaluations": t.evaluations}
         return out
 
 

@@ -88,6 +88,18 @@ def test_policy_text_builds_the_planner() -> None:
         build_policy(spec, "rolling-horizon:speed=3", lambda: None)
 
 
+@pytest.mark.parametrize(("text", "message"), [
+    ("horizon=4,5", "policy.horizon: takes one value, got 2: 4,5"),
+    ("horizon=4;mip_gap=0.1,0.2", "policy.mip_gap: takes one value, got 2"),
+    ("horizon=4.5", "policy.horizon: must be a whole number, got 4.5"),
+    ("horizon=x", "policy.horizon: 'x' is not a number"),
+])
+def test_a_one_value_key_given_several_values_or_a_bad_one_is_an_error(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as err:
+        build_policy(load("serial-3"), f"rolling-horizon:{text}", lambda: None)
+    assert str(err.value).startswith(message)
+
+
 @pytest.mark.parametrize("kwargs,field", [({"horizon": 0}, "horizon"), ({"forecast": "oracle"}, "forecast"),
                                           ({"quantile": 1.0}, "quantile"), ({"safety": -1.0}, "safety"),
                                           ({"mip_gap": 2.0}, "mip_gap")])

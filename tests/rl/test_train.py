@@ -115,3 +115,14 @@ def test_other_algorithms_train_and_load(algo: str, tmp_path) -> None:
     agent = rl.load(result.model_path)
     spec = builtin.get("lost-sales-poisson")
     assert np.isfinite(simulate(spec, SamplePaths.draw(spec, 2, periods=30), agent).total_cost).all()
+
+
+def test_a_rounded_up_step_count_is_told_and_the_progress_bar_stays_off_stdout(tmp_path, capfd) -> None:
+    # 4 environments × 16 steps: PPO trains whole rollouts of 64 steps, so 100 becomes 128
+    result = train(tiny(tmp_path, timesteps=100, n_envs=4, n_steps=16, batch_size=32, eval_every=0,
+                        progress_bar=True))
+    out, err = capfd.readouterr()
+    assert result.timesteps == 128
+    assert out == ""  # SB3's own bar would draw on stdout, into redirected output
+    assert "note: training 128 steps, not 100: PPO collects 64 at a time (4 environments × 16 steps)" in err
+    assert "128/128" in err  # the bar, sized to the real count
