@@ -198,11 +198,12 @@ def test_bad_input_is_one_line_and_exit_2(build, words, tmp_path, request) -> No
         assert word in lines[0], (word, lines[0])
 
 
-def test_tune_overwrite_replaces_the_agent(agent, tmp_path) -> None:
-    out = tmp_path / "agent"
-    shutil.copytree(agent, out)
-    before = (out / "model.zip").stat().st_mtime_ns
-    result = runner.invoke(app, ["tune", "-s", "lost-sales-poisson", "--timesteps", "64", "--paths", "5",
-                                 "--json", "--out", str(out), "--overwrite"], env=ENV)
-    assert result.exit_code == 0, result.output
-    assert (out / "model.zip").stat().st_mtime_ns != before
+def test_tune_overwrite_lets_an_agent_be_replaced(agent, tmp_path) -> None:
+    from cli import _check_agent_out
+    from scenarios.errors import SpecError
+
+    out = copy_agent(agent, tmp_path, "intact")
+    with pytest.raises(SpecError, match="--overwrite"):
+        _check_agent_out(out, overwrite=False)
+    _check_agent_out(out, overwrite=True)  # training may then write over it
+    _check_agent_out(str(tmp_path / "new"), overwrite=False)
