@@ -35,7 +35,8 @@ def _print_error(message: str) -> None:
     """Print ``error: message`` as one line on stderr; ``message`` is plain text, never markup."""
     from rich.text import Text
 
-    _stderr().print(Text.assemble(("error:", "bold red"), " ", message), highlight=False)
+    one_line = " ".join(message.split("\n"))
+    _stderr().print(Text.assemble(("error:", "bold red"), " ", one_line), highlight=False)
 
 
 @contextmanager
@@ -54,11 +55,12 @@ def _one_line_usage_errors() -> Iterator[None]:
 class _OneLineErrors(TyperGroup):
     """The command group; a bad, missing or unknown option prints one line, not typer's box.
 
-    typer renders click's usage errors itself (``typer.core._main`` calls
-    ``rich_utils.rich_format_error``: usage, a hint and a panel) whatever the markup
-    mode; catching them where they are raised, while parsing this group's options
-    (:meth:`make_context`) or a subcommand's (:meth:`invoke`), leaves the rest of
-    typer's handling alone.
+    typer prints click's usage errors in several lines whatever the markup mode
+    (``typer.core._main``: with Rich, ``rich_utils.rich_format_error`` prints the
+    usage, a hint and a boxed panel; without, click's ``show`` prints the usage, a
+    hint and ``Error: ...``). Catching them where they are raised, while parsing
+    this group's options (:meth:`make_context`) or a subcommand's (:meth:`invoke`),
+    leaves the rest of typer's handling alone.
     """
 
     def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
@@ -539,7 +541,7 @@ def tune(
     from rich.console import Console
 
     console = Console()
-    console.print(f"model: {model_path} · {steps} steps in {train_time:.0f} s")
+    console.print(f"model: {model_path} · {steps} steps in {train_time:.0f} s", markup=False)
     _kpi_table(spec, results, paths, console)
 
 

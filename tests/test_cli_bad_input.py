@@ -62,15 +62,15 @@ def agent(tmp_path_factory) -> Path:
 
 
 def copy_agent(agent: Path, tmp_path: Path, how: str) -> str:
-    """A copy of ``agent``: intact, its model.zip cut to half or emptied, or its metadata a hybrid's."""
+    """A copy of ``agent``: intact, its model.zip cut to half or emptied, and/or its metadata a hybrid's."""
     copy = tmp_path / how
     shutil.copytree(agent, copy)
     model = copy / "model.zip"
-    if how == "truncated":
+    if "truncated" in how:
         model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
-    elif how == "empty":
+    if "empty" in how:
         model.write_bytes(b"")
-    elif how == "hybrid":  # what hybrid.training.train_hybrid writes for a hybrid-mpc agent
+    if "hybrid" in how:  # what hybrid.training.train_hybrid writes for a hybrid-mpc agent
         meta = json.loads((copy / "metadata.json").read_text())
         meta.update(env="mpc", deploy={"horizon": 4, "mip_gap": 0.01},
                     env_options={"base": [[0.0]], "residual_scale": 2.0, "epoch": 13, "horizon": 6,
@@ -142,6 +142,10 @@ CASES = [
     ("truncated-model-zip", lambda t, f: evaluate_agent(copy_agent(f("agent"), t, "truncated")),
      ["policy.path", "model.zip"]),
     ("empty-model-zip", lambda t, f: evaluate_agent(copy_agent(f("agent"), t, "empty")),
+     ["policy.path", "model.zip"]),
+    ("hybrid-mpc-truncated-model-zip", lambda t, f: [
+        "evaluate", "-s", "lost-sales-poisson", "--json",
+        "-p", "hybrid-mpc:path=" + copy_agent(f("agent"), t, "hybrid-truncated")],
      ["policy.path", "model.zip"]),
     ("rl-path-at-a-hybrid-agent", lambda t, f: evaluate_agent(copy_agent(f("agent"), t, "hybrid")),
      ["policy.path", "hybrid-mpc:path="]),
