@@ -541,7 +541,7 @@ def tune(
     from rich.console import Console
 
     console = Console()
-    console.print(f"model: {model_path} · {steps} steps in {train_time:.0f} s", markup=False)
+    console.print(f"model: {model_path} · {steps} steps in {train_time:.0f} s")
     _kpi_table(spec, results, paths, console)
 
 
