@@ -4,9 +4,11 @@ A request too big for the machine (``--paths 100000000``, ``warmup = 100000000``
 a lead time of 10**9 periods, a rolling-horizon window of 100000 periods) would
 otherwise allocate until numpy raises a traceback or the system kills the
 process. The estimates here are products of the sizes that drive memory, with
-coefficients measured on peak memory (they agree within a factor of about 1.5);
-each ``check_*`` function raises :class:`~scenarios.errors.SpecError` naming the
-field that drives the size and the estimate, when it exceeds the limit.
+coefficients fitted to measured peak memory (serial-3, retail-network and
+seasonal-grocery runs, rolling-horizon windows of 100 to 100000 periods; they
+agree within a factor of 2, mostly above the measurement). Each ``check_*``
+function raises :class:`~scenarios.errors.SpecError` naming the field that drives
+the size and the estimate, when it exceeds the limit.
 
 The limit is half the memory available when the check runs (``MemAvailable`` in
 ``/proc/meminfo``; elsewhere the physical memory from ``os.sysconf``), and never
@@ -18,7 +20,6 @@ optional unit (``500M``, ``64G``, ``1T``; decimal), or turns the checks off (``0
 from __future__ import annotations
 
 import os
-import resource
 from typing import Any
 
 from scenarios.errors import SpecError
@@ -60,6 +61,16 @@ def _available() -> float | None:
         return None
 
 
+def _address_space() -> float | None:
+    """The process's address-space limit in bytes (``ulimit -v``), or None."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    return None if soft == resource.RLIM_INFINITY else float(soft)
+
+
 def memory_limit() -> tuple[float | None, str]:
     """The byte limit of the checks and how it was set, for messages; ``None``: no limit.
 
@@ -77,8 +88,8 @@ def memory_limit() -> tuple[float | None, str]:
             raise SpecError(LIMIT_VARIABLE, f"must be >= 0, got {text!r}")
         return (None, "") if value == 0 else (value, f"set by {LIMIT_VARIABLE}")
     available = _available()
-    address_space = resource.getrlimit(resource.RLIMIT_AS)[0]
-    if address_space != resource.RLIM_INFINITY and (available is None or address_space < available):
+    address_space = _address_space()
+    if address_space is not None and (available is None or address_space < available):
         return _FRACTION * address_space, f"half the address-space limit, ulimit -v; {LIMIT_VARIABLE} " \
             "changes it"
     if available is None:
