@@ -158,7 +158,7 @@ CASES = [
                                             "--out", str(unwritable_dir(t) / "report.html")],
      ["out", "cannot write"]),
     ("report-other-schema", lambda t, f: ["report", other_schema_db(t), "--out", str(t / "r.html")],
-     ["DB", "runs."]),
+     ["other.duckdb", "no column"]),
     ("report-out-is-a-directory", lambda t, f: ["report", str(f("results_db")), "--out", str(t)],
      ["out", "is a directory"]),
     ("paths-1e8-periods-1e5", lambda t, f: simulate("serial-3", "--paths", "100000000",
