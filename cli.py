@@ -17,6 +17,60 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.26 parses options with its own copy of click
+    from typer._click import exceptions as _click_errors
+except ImportError:  # older typer runs on click itself
+    from click import exceptions as _click_errors
+
+
+def _stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)  # one error, one line, even in a pipe
+
+
+def _print_error(message: str) -> None:
+    """Print ``error: message`` as one line on stderr; ``message`` is plain text, never markup."""
+    from rich.text import Text
+
+    one_line = " ".join(message.split("\n"))
+    _stderr().print(Text.assemble(("error:", "bold red"), " ", one_line), highlight=False)
+
+
+@contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    """Turn click's usage errors into one line on stderr and exit code 2, like every other error."""
+    try:
+        yield
+    except _click_errors.UsageError as err:
+        if isinstance(err, getattr(_click_errors, "NoArgsIsHelpError", ())):
+            raise  # no arguments at all: click shows the help, as `no_args_is_help` asks
+        command = err.ctx.command_path if err.ctx is not None else "echelon"
+        _print_error(f"{err.format_message()} (see {command} --help)")
+        raise typer.Exit(code=2) from None
+
+
+class _OneLineErrors(TyperGroup):
+    """The command group; a bad, missing or unknown option prints one line, not typer's box.
+
+    typer prints click's usage errors in several lines whatever the markup mode
+    (``typer.core._main``: with Rich, ``rich_utils.rich_format_error`` prints the
+    usage, a hint and a boxed panel; without, click's ``show`` prints the usage, a
+    hint and ``Error: ...``). Catching them where they are raised, while parsing
+    this group's options (:meth:`make_context`) or a subcommand's (:meth:`invoke`),
+    leaves the rest of typer's handling alone.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        with _one_line_usage_errors():
+            return super().make_context(info_name, args, parent=parent, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
 
 app = typer.Typer(
     name="echelon",
@@ -25,6 +79,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help texts are plain text: "[default: ...]" and ".[ray]" are not markup
+    cls=_OneLineErrors,
 )
 scenarios_app = typer.Typer(help="List and show built-in scenarios.", no_args_is_help=True,
                             rich_markup_mode=None)
@@ -41,12 +96,6 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for
                                        "results (top level), so the same seed prints the same results.")]
 
 
-def _stderr() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True, soft_wrap=True)  # one error, one line, even in a pipe
-
-
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn known input errors into one line on stderr and exit code 2."""
@@ -55,7 +104,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except SpecError as err:
-        _stderr().print(f"[bold red]error:[/] {err}", highlight=False)
+        _print_error(str(err))  # the value may hold brackets: S=[nan, nan, nan] must show
         raise typer.Exit(code=2) from None
 
 
@@ -254,8 +303,10 @@ def simulate(
 def _progress(quiet: bool) -> Callable[[str], None] | None:
     if quiet:
         return None
+    from rich.text import Text
+
     console = _stderr()
-    return lambda message: console.print(f"[dim]… {message}[/]", highlight=False)
+    return lambda message: console.print(Text(f"… {message}", style="dim"), highlight=False)
 
 
 def _short(value: Any) -> str:
@@ -507,6 +558,7 @@ def demo(
     """
     with _user_errors():
         from rich.console import Console
+        from rich.text import Text
 
         from hybrid.demo import run_demo
         from scenarios.spec import load
@@ -515,11 +567,12 @@ def demo(
         _check_positive("periods", periods)
         spec = load(scenario)
         console = Console()
-        console.print(f"[bold]echelon demo[/] · {spec.name}: {spec.description}")
+        console.print(Text.assemble(("echelon demo", "bold"), f" · {spec.name}: {spec.description}"))
         result = run_demo(scenario, out=out, paths=paths, periods=periods, seed=seed,
                           progress=_progress(False))
         _kpi_table(spec, result.results, paths, console)
-        console.print(f"results: {result.db}\nreport:  {result.report}  ({result.seconds:.0f} s in all)")
+        console.print(f"results: {result.db}\nreport:  {result.report}  ({result.seconds:.0f} s in all)",
+                      markup=False)
 
 
 @app.command()
@@ -560,6 +613,8 @@ def tune(
                                             show_default="runs/SCENARIO-ALGO-ENV-seedK")] = None,
     paths: Annotated[int, typer.Option(help="Fresh test paths for the final comparison.")] = 500,
     eval_seed: Annotated[int, typer.Option(help="Seed of the fresh test paths.")] = 2026,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an agent already saved in "
+                                            "--out.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Train an RL or hybrid agent, then compare it with its anchor and tuned baselines on fresh paths."""
@@ -584,6 +639,7 @@ def tune(
                 raise SpecError(f"--{name}", f"must be >= 0, got {value}")
         spec = load(scenario)
         out = out or f"runs/{spec.name}-{algo}-{env}-seed{seed}"
+        _check_agent_out(out, overwrite)
         families = ["base-stock", "sS", "capped-base-stock"]
         if spec.is_tree:
             families.append("echelon-base-stock")
@@ -614,6 +670,19 @@ def tune(
     console = Console()
     console.print(f"model: {model_path} · {steps:,} steps in {train_time:.0f} s", markup=False)
     _kpi_table(spec, results, paths, console)
+
+
+def _check_agent_out(out: str, overwrite: bool) -> None:
+    """Refuse an ``--out`` that cannot be written, or that holds an agent, before training starts."""
+    from rl.artifacts import METADATA_FILE, MODEL_FILE
+    from scenarios.errors import SpecError
+    from scenarios.outputs import writable_dir
+
+    saved = [name for name in (MODEL_FILE, METADATA_FILE) if (Path(out) / name).exists()]
+    if saved and not overwrite:
+        raise SpecError("--out", f"{out} already holds an agent ({', '.join(saved)}); pass --overwrite to "
+                        "replace it, or give another --out")
+    writable_dir("--out", out)
 
 
 def _train_hybrid(spec: Any, env: str, timesteps: int, seed: int, horizon: int, out: str,

@@ -65,6 +65,7 @@ def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", path
     from hybrid.store import Store, run_key
     from hybrid.training import train_hybrid
     from scenarios.evaluate import train_seed
+    from scenarios.outputs import writable_dir
     from scenarios.paths import SamplePaths
     from scenarios.policies import build_policy
     from scenarios.spec import load
@@ -73,8 +74,7 @@ def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", path
     started = time.perf_counter()
     register_all()
     spec = load(scenario)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = writable_dir("out", out)  # before minutes of training, not after
     train = SamplePaths.draw(spec, 200, periods, seed=train_seed(seed))
 
     say("tuning (s,S) and base-stock on 200 training paths")

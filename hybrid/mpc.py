@@ -34,7 +34,7 @@ import numpy as np
 
 from rl.anchor import Anchor
 from rl.artifacts import read_metadata
-from rl.policy import algorithm
+from rl.policy import load_model
 from rl.tasks import Task
 from scenarios.distribution import ScenarioDistribution
 from scenarios.errors import SpecError
@@ -210,5 +210,5 @@ def load_mpc(path: str | Path, **options: Any) -> HybridMPCPolicy:
     metadata, model_path = read_metadata(path)
     if metadata.get("env") != "mpc":
         raise SpecError("policy.path", f"{str(path)!r} holds a {metadata.get('env')!r} agent, not hybrid-mpc")
-    model = algorithm(metadata["algo"]).load(str(model_path), device="cpu")
+    model = load_model(metadata["algo"], model_path)
     return HybridMPCPolicy(model, metadata, label=str(path), **options)

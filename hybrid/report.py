@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.errors import SpecError
+from scenarios.outputs import writable_file
 
 __all__ = ["write_report"]
 
@@ -303,10 +304,29 @@ def _open(db_path: Path) -> Any:
         store.close()
         raise SpecError("DB", f"{db_path} has no runs table; is it an echelon results "
                         "database?") from None
+    missing = _missing_column(store)
+    if missing:
+        store.close()
+        raise SpecError("DB", f"{db_path} has no column {missing}; is it a results database of this "
+                        "echelon version?")
     if count == 0:
         store.close()
         raise SpecError("DB", f"{db_path} holds no runs yet; fill it with `echelon batch`")
     return store
+
+
+def _missing_column(store: Any) -> str:
+    """The first ``table.column`` the report reads that the database lacks, or ``""``."""
+    from hybrid.store import CURVE_COLUMNS, PATH_COST_COLUMNS, RUN_COLUMNS, TRAJECTORY_COLUMNS
+
+    have = set(store.connection.execute(
+        "SELECT table_name, column_name FROM information_schema.columns").fetchall())
+    for table, columns in (("runs", RUN_COLUMNS), ("trajectories", TRAJECTORY_COLUMNS),
+                           ("learning_curves", CURVE_COLUMNS), ("path_costs", PATH_COST_COLUMNS)):
+        for column in columns:
+            if (table, column) not in have:
+                return f"{table}.{column}"
+    return ""
 
 
 # ---------------------------------------------------------------------------- plots
@@ -860,14 +880,15 @@ def write_report(db_path: str | Path, out_path: str | Path, title: str | None = 
     :param out_path: the HTML file to write (overwritten; parent folders made).
     :param title: the page title [default: ``echelon report · <db file name>``].
     :return: the path written.
-    :raises SpecError: the database is missing, unreadable or holds no runs.
+    :raises SpecError: the database is missing, unreadable, of another schema or holds no runs;
+        ``out_path`` is a directory or cannot be written.
     """
-    db_path, out_path = Path(db_path), Path(out_path)
+    db_path = Path(db_path)
     store = _open(db_path)
     try:
+        out_path = writable_file("out", out_path)  # before the plots are drawn
         page = _render(db_path, store, title)
     finally:
         store.close()
-    out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text(page, encoding="utf-8")
     return out_path

@@ -26,6 +26,7 @@ import numpy as np
 from milp.forecast import FORECASTS, demand_quantile
 from milp.model import SAFETY_MODES, build_model, lead_chain, require_timing, set_state
 from milp.solve import Solver, SolveStats
+from scenarios.budget import check_milp
 from scenarios.errors import SpecError
 from scenarios.network import Network
 from scenarios.simulator import State
@@ -75,6 +76,7 @@ class RollingHorizonPolicy:
                             "window must exceed the longest chain of expected lead times from an external "
                             f"supplier to a demand node ({' -> '.join(route)}: {chain} periods), or what is "
                             "ordered at the top never arrives within it and the planner orders nothing")
+        check_milp(spec, int(horizon))  # refuse a model that would not fit in memory
         if forecast not in FORECASTS:
             raise SpecError("forecast", f"must be one of {FORECASTS}, got {forecast!r}")
         if not 0 < quantile < 1:

@@ -34,6 +34,7 @@ MODEL_FILE = "model.zip"
 FINAL_MODEL_FILE = "final_model.zip"
 NORMALIZE_FILE = "vecnormalize.pkl"
 METADATA_FILE = "metadata.json"
+_REQUIRED = ("algo", "env", "env_options", "scenario", "anchor", "observation")  # what loading reads
 
 
 def versions() -> dict[str, str]:
@@ -108,7 +109,10 @@ def read_metadata(path: str | Path) -> tuple[dict[str, Any], Path]:
         data = json.loads(meta_path.read_text())
     except json.JSONDecodeError as err:
         raise SpecError("policy.path", f"{meta_path} is not valid JSON: {err}") from None
-    if data.get("format") != FORMAT:
-        raise SpecError("policy.path", f"{meta_path} has format {data.get('format')!r}; "
-                        f"this version reads {FORMAT!r}")
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else type(data).__name__
+        raise SpecError("policy.path", f"{meta_path} has format {found!r}; this version reads {FORMAT!r}")
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise SpecError("policy.path", f"{meta_path} lacks {', '.join(missing)}; is it an agent's metadata?")
     return data, model

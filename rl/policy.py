@@ -13,6 +13,8 @@ which is how out-of-distribution tests run.
 
 from __future__ import annotations
 
+import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from scenarios.network import Network
 from scenarios.simulator import State
 from scenarios.spec import Spec
 
-__all__ = ["ALGORITHMS", "AgentPolicy", "algorithm", "load"]
+__all__ = ["ALGORITHMS", "AgentPolicy", "algorithm", "load", "load_model"]
 
 #: Algorithm names and their Stable-Baselines3 classes.
 ALGORITHMS = {"ppo": "PPO", "sac": "SAC", "a2c": "A2C"}
@@ -130,15 +132,35 @@ class AgentPolicy:
         return self._policy.act(state, t)
 
 
+def load_model(algo: str, path: Path) -> Any:
+    """The SB3 model saved at ``path`` by algorithm ``algo``, on the CPU.
+
+    :raises SpecError: an unknown algorithm, or a file SB3 cannot read (empty,
+        truncated, not an SB3 model); the message names the file.
+    """
+    cls = algorithm(algo)
+    try:
+        return cls.load(str(path), device="cpu")
+    except (ValueError, KeyError, EOFError, OSError, RuntimeError, zipfile.BadZipFile, pickle.UnpicklingError,
+            AssertionError) as err:  # SB3 asserts on what it finds in the file
+        reason = (str(err).splitlines() or [""])[0].removeprefix("Error: ")
+        raise SpecError("policy.path", f"cannot load {path} as a {ALGORITHMS[algo]} model "
+                        f"({type(err).__name__}: {reason})") from None
+
+
 def load(path: str | Path, *, deterministic: bool = True) -> AgentPolicy:
     """Load a saved agent as a :class:`~scenarios.policy.Policy`.
 
     :param path: the directory ``rl.train`` wrote, or its ``model.zip``.
     :param deterministic: play the mean action.
-    :raises SpecError: not a saved agent.
+    :raises SpecError: not a saved agent, a hybrid agent, or a damaged model file.
     """
     metadata, model_path = read_metadata(path)
-    model = algorithm(metadata["algo"]).load(str(model_path), device="cpu")
+    if metadata["env"] not in ("tune", "direct"):
+        hybrid = f"hybrid-{metadata['env']}"
+        raise SpecError("policy.path", f"{str(path)!r} holds a {hybrid} agent (env {metadata['env']!r}); "
+                        f"run it as {hybrid}:path=...")
+    model = load_model(metadata["algo"], model_path)
     normalisation = metadata["observation"]["normalisation"].get(model_path.name)
     return AgentPolicy(model, metadata, normalisation=normalisation, deterministic=deterministic,
                        label=str(path))

@@ -69,6 +69,8 @@ class SamplePaths:
                                  ("seed", seed, 0), ("warmup", warmup, 0)):
             if not isinstance(value, int | np.integer) or value < low:
                 raise SpecError(name, f"must be an integer >= {low}, got {value!r}")
+        from scenarios.budget import check_sample_paths  # refuse what would not fit in memory
+        check_sample_paths(spec, paths, periods, warmup)
         total = warmup + periods
         rng_dr, rng_demand, rng_lead, rng_round = (
             np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)

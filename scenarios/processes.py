@@ -23,25 +23,30 @@ from scipy import special, stats
 
 from scenarios.errors import SpecError
 
-__all__ = ["DemandProcess", "Disruption", "Goodwill", "LeadTime", "Promotion", "Seasonality",
+__all__ = ["MAX_MAGNITUDE", "DemandProcess", "Disruption", "Goodwill", "LeadTime", "Promotion", "Seasonality",
            "draw_demand", "draw_lead_times"]
 
 DEMAND_KINDS = ("poisson", "negative-binomial", "normal", "empirical")
 LEAD_TIME_KINDS = ("fixed", "discrete", "poisson", "heavy-tailed")
 _COMPARE = {">=": operator.ge, ">": operator.gt}  # the rules `_check` understands
+#: Largest magnitude of any number in a spec: beyond it, costs summed over paths and periods
+#: overflow float64 and integers leave the range numpy and TOML can hold.
+MAX_MAGNITUDE = 1e12
 
 
 # -- validation helpers -------------------------------------------------------------------------
 
 
 def _number(value: Any, name: str, integer: bool = False) -> Any:
-    """Return ``value`` as a finite float (an int if ``integer``), or raise SpecError."""
+    """Return ``value`` as a float (an int if ``integer``) within ``MAX_MAGNITUDE``, or raise SpecError."""
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind):
         raise SpecError(name, f"must be {'an integer' if integer else 'a number'}, got {value!r}")
     value = int(value) if integer else float(value)
     if not math.isfinite(value):
         raise SpecError(name, f"must be finite, got {value}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise SpecError(name, f"must be within ±{MAX_MAGNITUDE:g}, got {value:g}")
     return value
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scenarios.budget import check_trace
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.policy import Policy
@@ -241,6 +242,7 @@ class Simulator:
         self.flows = {k: np.zeros((P, T)) for k in _FLOWS}
         self.trace: dict[str, np.ndarray] = {}
         if record:
+            check_trace(spec, P, T)
             self.trace = {k: np.zeros((P, T, N, K)) for k in ("received", "shipped", "sold", "wasted",
                                                               "refused")}
             self.trace.update({k: np.zeros((P, T, E, K)) for k in ("orders", "sent", "arrived",

@@ -26,17 +26,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import tomli_w
 
 from scenarios.distribution import ScenarioDistribution
 from scenarios.errors import SpecError
-from scenarios.processes import DemandProcess, LeadTime
+from scenarios.processes import MAX_MAGNITUDE, DemandProcess, LeadTime
 
 __all__ = ["Arc", "Demand", "Node", "SKU", "Spec", "EXTERNAL", "load", "dumps", "save"]
 
@@ -48,8 +48,23 @@ SOURCINGS = ("split", "priority")
 
 
 def _check_nonneg(where: str, value: float | None) -> None:
-    if value is not None and not (value >= 0 and np.isfinite(value)):
+    """Raise unless ``value`` is None or a number in ``[0, MAX_MAGNITUDE]`` (NaN is not)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise SpecError(where, f"must be a number, got {value!r}")
+    if not 0 <= value < float("inf"):  # NaN fails too
         raise SpecError(where, f"must be a finite number >= 0, got {value}")
+    if value > MAX_MAGNITUDE:
+        raise SpecError(where, f"must be at most {MAX_MAGNITUDE:g}, got {value:g}")
+
+
+def _check_count(where: str, value: Any, low: int) -> None:
+    """Raise unless ``value`` is an integer in ``[low, MAX_MAGNITUDE]`` (a number of periods)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise SpecError(where, f"must be an integer >= {low}, got {value!r}")
+    if value > MAX_MAGNITUDE:
+        raise SpecError(where, f"must be at most {MAX_MAGNITUDE:g}, got {value}")
 
 
 def _per_sku(where: str, value: Any, n_skus: int) -> tuple[float, ...]:
@@ -116,10 +131,8 @@ class SKU:
         """Raise :class:`SpecError` if a field is invalid."""
         if not self.id or not isinstance(self.id, str):
             raise SpecError(f"{where}.id", f"must be a non-empty string, got {self.id!r}")
-        if self.shelf_life is not None and (
-            not isinstance(self.shelf_life, int) or self.shelf_life < 1
-        ):
-            raise SpecError(f"{where}.shelf_life", f"must be an integer >= 1, got {self.shelf_life}")
+        if self.shelf_life is not None:
+            _check_count(f"{where}.shelf_life", self.shelf_life, 1)
         _check_nonneg(f"{where}.waste_cost", self.waste_cost)
 
 
@@ -308,10 +321,8 @@ class Spec:
         for key, allowed in (("timing", TIMINGS), ("shortage", SHORTAGES), ("internal_shortage", SHORTAGES)):
             if getattr(self, key) not in allowed:
                 raise SpecError(key, f"must be one of {allowed}, got {getattr(self, key)!r}")
-        if not isinstance(self.horizon, int) or self.horizon < 1:
-            raise SpecError("horizon", f"must be an integer >= 1, got {self.horizon}")
-        if not isinstance(self.warmup, int) or self.warmup < 0:
-            raise SpecError("warmup", f"must be an integer >= 0, got {self.warmup}")
+        _check_count("horizon", self.horizon, 1)
+        _check_count("warmup", self.warmup, 0)
         if not 0 < self.discount <= 1:
             raise SpecError("discount", f"must be in (0, 1], got {self.discount}")
         _check_nonneg("budget", self.budget)
@@ -531,8 +542,12 @@ def load(source: str | Path) -> Spec:
     if not path.exists():
         raise SpecError("scenario", f"{text!r} is neither a built-in scenario "
                         f"({', '.join(builtin.names())}) nor an existing TOML file")
+    if path.is_dir():
+        raise SpecError("scenario", f"{text!r} is a directory; give a TOML file or a built-in name")
     try:
         data = tomllib.loads(path.read_text())
+    except OSError as err:
+        raise SpecError("scenario", f"cannot read {path}: {err.strerror}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise SpecError("scenario", f"{path} is not valid TOML: {err}") from None
     return Spec.from_dict(data)
