@@ -216,6 +216,8 @@ def _progress(quiet: bool) -> Iterator[Any]:
 
     def report(task: str, done: int, total: int | None) -> None:
         now = time.perf_counter()
+        if not current:  # drawn from the first report on: a command that fails first shows no bar
+            bar.start()
         if current.get("task") != task or done < current["done"]:
             if current:  # tasks run one after another: a new one means the last has finished
                 last = bar.tasks[-1]
@@ -229,7 +231,6 @@ def _progress(quiet: bool) -> Iterator[Any]:
         bar.update(bar.tasks[-1].id, total=total, completed=done if total else 0, eta=eta,
                    count=f"{done:,}/{total:,}" if total else "")
 
-    bar.start()
     try:
         yield report
     finally:
