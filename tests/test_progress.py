@@ -126,8 +126,8 @@ def test_a_pipe_gets_a_line_per_task_on_stderr(small_file: str) -> None:
 def test_a_terminal_gets_a_bar_with_an_eta(monkeypatch: pytest.MonkeyPatch) -> None:
     screen = io.StringIO()
     monkeypatch.setattr(cli, "_stderr", lambda: Console(file=screen, force_terminal=True, width=100))
-    clock = iter([0.0, 0.0, 1.0])  # the task starts at 0 s, one path takes 1 s
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: next(clock))
+    ticks = [0.0, 0.0, 1.0]  # the task starts at 0 s, one path takes 1 s
+    monkeypatch.setattr(cli.time, "perf_counter", lambda: ticks.pop(0) if len(ticks) > 1 else ticks[0])
     with cli._progress(False) as progress:
         progress("drawing 200 training paths", 0, None)
         progress("hindsight bound on 4 paths", 0, 4)
