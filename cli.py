@@ -258,8 +258,8 @@ def simulate(
         if show < 0:
             raise SpecError("--show", f"must be >= 0, got {show}")
         spec = load(scenario)
-        result = evaluate(spec, [policy], paths=paths, periods=periods, seed=seed,
-                          progress=_progress(as_json))[0]
+        with _progress(as_json) as progress:
+            result = evaluate(spec, [policy], paths=paths, periods=periods, seed=seed, progress=progress)[0]
         from scenarios.paths import SamplePaths
         from scenarios.policies import make_policy
 
@@ -300,13 +300,76 @@ def simulate(
     _kpi_table(spec, [result], paths, console)
 
 
-def _progress(quiet: bool) -> Callable[[str], None] | None:
-    if quiet:
-        return None
-    from rich.text import Text
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Any]:
+    """Show the library's progress reports (:mod:`scenarios.progress`) on stderr while the block runs.
 
+    In a terminal: a bar per task with its count, elapsed time and ETA. Elsewhere (a pipe,
+    a log): a line when a task starts and, for long ones, one every 30 s with the count and
+    the ETA. ``quiet`` (``--json``): nothing. Yields the progress callable, or ``None``.
+    """
+    if quiet:
+        yield None
+        return
     console = _stderr()
-    return lambda message: console.print(Text(f"… {message}", style="dim"), highlight=False)
+    if not console.is_terminal:
+        yield _progress_lines(console)
+        return
+    from rich import progress as rp
+
+    bar = rp.Progress(rp.SpinnerColumn(finished_text="[green]✓[/]"),
+                      rp.TextColumn("{task.description}", markup=False), rp.BarColumn(),
+                      rp.TextColumn("{task.fields[count]}"), rp.TimeElapsedColumn(),
+                      rp.TextColumn("{task.fields[eta]}"), console=console)
+    current: dict[str, Any] = {}
+
+    def report(task: str, done: int, total: int | None) -> None:
+        now = time.perf_counter()
+        if not current:  # drawn from the first report on: a command that fails first shows no bar
+            bar.start()
+        if current.get("task") != task or done < current["done"]:
+            if current:  # tasks run one after another: a new one means the last has finished
+                last = bar.tasks[-1]
+                bar.update(last.id, total=last.total or 1, completed=last.total or 1, eta="")
+            bar.add_task(task, total=total, count="", eta="")
+            current.update(task=task, done=done, started=now)
+        current["done"] = done
+        eta = ""
+        if total and 0 < done < total:
+            eta = f"ETA {_clock((now - current['started']) / done * (total - done))}"
+        bar.update(bar.tasks[-1].id, total=total, completed=done if total else 0, eta=eta,
+                   count=f"{done:,}/{total:,}" if total else "")
+
+    try:
+        yield report
+    finally:
+        bar.stop()
+
+
+def _progress_lines(console: Any) -> Callable[[str, int, int | None], None]:
+    """Progress for a pipe or a log: a line per task, then at most one every 30 s with an ETA."""
+    current: dict[str, Any] = {}
+
+    def report(task: str, done: int, total: int | None) -> None:
+        now = time.perf_counter()
+        if current.get("task") != task or done < current["done"]:
+            current.update(task=task, done=done, started=now, shown=now)
+            console.print(f"… {task}", style="dim", markup=False, highlight=False)
+            return
+        current["done"] = done
+        if total and 0 < done < total and now - current["shown"] >= 30:
+            current["shown"] = now
+            eta = (now - current["started"]) / done * (total - done)
+            console.print(f"… {task}: {done:,}/{total:,}, ETA {_clock(eta)}", style="dim", markup=False,
+                          highlight=False)
+
+    return report
+
+
+def _clock(seconds: float) -> str:
+    """``0:01:05`` for 65 s."""
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 def _short(value: Any) -> str:
@@ -382,8 +445,9 @@ def evaluate(
         _check_positive("periods", periods)
         _check_positive("train-paths", train_paths)
         spec = load(scenario)
-        results = run_arena(spec, policy, paths=paths, periods=periods, seed=seed, train_paths=train_paths,
-                            reference=reference, bound=bound, progress=_progress(as_json))
+        with _progress(as_json) as progress:
+            results = run_arena(spec, policy, paths=paths, periods=periods, seed=seed,
+                                train_paths=train_paths, reference=reference, bound=bound, progress=progress)
     measured = results[0].run.total_cost.shape[1] - results[0].run.warmup
     if as_json:
         _print_json({"scenario": spec.name, "paths": paths, "periods": measured,
@@ -568,8 +632,8 @@ def demo(
         spec = load(scenario)
         console = Console()
         console.print(Text.assemble(("echelon demo", "bold"), f" · {spec.name}: {spec.description}"))
-        result = run_demo(scenario, out=out, paths=paths, periods=periods, seed=seed,
-                          progress=_progress(False))
+        with _progress(False) as progress:
+            result = run_demo(scenario, out=out, paths=paths, periods=periods, seed=seed, progress=progress)
         _kpi_table(spec, result.results, paths, console)
         console.print(f"results: {result.db}\nreport:  {result.report}  ({result.seconds:.0f} s in all)",
                       markup=False)
@@ -645,7 +709,7 @@ def tune(
             families.append("echelon-base-stock")
         if env.startswith("hybrid"):
             train_time, steps, anchor, baselines = _train_hybrid(spec, env, timesteps, seed, horizon, out,
-                                                                 _progress(as_json), not as_json)
+                                                                 quiet=as_json)
             agent_text, model_path = f"{env}:path={out}", Path(out) / "model.zip"
             families = [*baselines, *families]
         else:
@@ -657,8 +721,9 @@ def tune(
             anchor = rl.Anchor.from_dict(meta["anchor"]).policy()
             agent_text = f"rl:path={out}"
         anchor.name = f"anchor ({anchor.name})"
-        results = run_arena(spec, [agent_text, anchor, *families], paths=paths, seed=eval_seed,
-                            progress=_progress(as_json))
+        with _progress(as_json) as progress:
+            results = run_arena(spec, [agent_text, anchor, *families], paths=paths, seed=eval_seed,
+                                progress=progress)
     if as_json:
         _print_json({"scenario": spec.name, "env": env, "model_path": str(model_path), "timesteps": steps,
                      "train_time_s": train_time, "paths": paths, "seed": eval_seed,
@@ -686,8 +751,12 @@ def _check_agent_out(out: str, overwrite: bool) -> None:
 
 
 def _train_hybrid(spec: Any, env: str, timesteps: int, seed: int, horizon: int, out: str,
-                  progress: Callable[[str], None] | None, bar: bool) -> tuple[float, int, Any, list[str]]:
-    """Train a hybrid agent for `echelon tune`; return (seconds, steps, anchor policy, baseline texts)."""
+                  quiet: bool) -> tuple[float, int, Any, list[str]]:
+    """Train a hybrid agent for `echelon tune`; return (seconds, steps, anchor policy, baseline texts).
+
+    Progress is shown while the planner's safety stock is tuned and SB3's bar while the agent
+    trains (``quiet``: neither); one live display at a time.
+    """
     from hybrid.baselines import tune_safety
     from hybrid.training import train_hybrid
     from scenarios.evaluate import train_seed
@@ -697,16 +766,15 @@ def _train_hybrid(spec: Any, env: str, timesteps: int, seed: int, horizon: int, 
     baselines: list[str] = []
     base = 0.0
     if env == "hybrid-mpc":
-        if progress:
-            progress("tuning the planner's fixed safety stock on 8 training paths")
         train = SamplePaths.draw(spec, 8, None, seed=train_seed(seed))
-        tuned = tune_safety(spec, train, horizon=horizon, progress=progress)
+        with _progress(quiet) as progress:
+            tuned = tune_safety(spec, train, horizon=horizon, progress=progress)
         base = tuned.safety
         baselines = [f"rolling-horizon-ss:horizon={horizon},k={tuned.text}"]
     else:
         baselines = ["milp-static"]
     result = train_hybrid(spec, env.removeprefix("hybrid-"), timesteps=timesteps, seed=seed, out=out,
-                          base=base, horizon=horizon, train_horizon=horizon, progress_bar=bar)
+                          base=base, horizon=horizon, train_horizon=horizon, progress_bar=not quiet)
     return time.perf_counter() - started, result.timesteps, result.anchor.policy(), baselines
 
 
@@ -732,7 +800,7 @@ def solve(
     as_json: JsonOpt = False,
 ) -> None:
     """Solve with the MILP layer: rolling-horizon plans, the hindsight bound, or optimal static levels."""
-    with _user_errors(), _stdout_to_stderr(as_json):
+    with _user_errors(), _stdout_to_stderr(as_json), _progress(as_json) as progress:
 
         import numpy as np
 
@@ -766,7 +834,7 @@ def solve(
 
             policy = RollingHorizonPolicy(spec, horizon=horizon, safety=safety, time_limit=time_limit,
                                           mip_gap=gap)
-            k = kpis(simulate(spec, test, policy))
+            k = kpis(simulate(spec, test, policy, progress=progress))
             times = [s.seconds for s in policy.stats]
             statuses = sorted({s.status for s in policy.stats})
             gaps = [s.gap for s in policy.stats if s.gap is not None]
@@ -780,7 +848,8 @@ def solve(
         elif method == "hindsight":
             from milp import hindsight_bound
 
-            bound = hindsight_bound(spec, test, time_limit=time_limit, mip_gap=gap, backend=backend)
+            bound = hindsight_bound(spec, test, time_limit=time_limit, mip_gap=gap, backend=backend,
+                                    progress=progress)
             out.update(status="bound", objective=estimate(bound).to_dict(),
                        cost_per_period=estimate(bound).to_dict(),
                        note="per-path lower bound on any policy's cost per period, warm-up included",
@@ -790,9 +859,11 @@ def solve(
 
             family = "echelon-base-stock" if spec.is_tree else "base-stock"
             train = SamplePaths.draw(spec, train_paths, periods, seed=train_seed(seed))
+            if progress:
+                progress(f"optimal static levels: the SAA program on {train_paths} training paths", 0, None)
             result = optimise_static(spec, train, family, time_limit=time_limit)
             policy = make_policy(spec, family, result.params)
-            k = kpis(simulate(spec, test, policy))
+            k = kpis(simulate(spec, test, policy, progress=progress))
             out.update(status=result.status, family=family, levels=result.levels,
                        objective=result.objective, exact=result.exact,
                        cost_per_period=k["cost_per_period"].to_dict(), fill_rate=k["fill_rate"].to_dict(),

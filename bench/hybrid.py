@@ -32,6 +32,7 @@ from scenarios.evaluate import train_seed  # noqa: E402
 from scenarios.kpis import estimate  # noqa: E402
 from scenarios.paths import SamplePaths  # noqa: E402
 from scenarios.policies import build_policy  # noqa: E402
+from scenarios.progress import messages  # noqa: E402
 from scenarios.spec import load  # noqa: E402
 
 TEST_SEED = 777
@@ -74,7 +75,7 @@ def main() -> None:
     policies = {t: build_policy(spec, t, lambda: train) for t in ("sS", "base-stock")}
     safety = tune_safety(spec, train.subset(slice(0, args.tune_paths)), horizon=args.horizon,
                          grid=[0.0, 0.5, 1.0, 2.0, *(two_level_grid(spec) if args.two_level else [])],
-                         mip_gap=args.gap, progress=say)
+                         mip_gap=args.gap, progress=messages(say))
     say(f"safety: k = {safety.text} periods of demand; costs "
         + ", ".join(f"{k_text(k)}: {c:.2f}" for k, c in safety.costs.items()))
     planner = f"rolling-horizon-ss:horizon={args.horizon},k={safety.text},mip_gap={args.gap:g}"

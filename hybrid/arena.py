@@ -24,11 +24,12 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from scenarios.errors import SpecError
 from scenarios.evaluate import PolicyResult
 from scenarios.policy import Policy
+from scenarios.progress import Progress
 from scenarios.spec import Spec, load
 
 __all__ = ["evaluate", "register_all"]
@@ -45,7 +46,7 @@ def register_all() -> None:
 def evaluate(scenario: str | Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
              periods: int | None = None, seed: int = 0, train_paths: int = 200,
              reference: str | None = None, bound: bool = False,
-             progress: Callable[[str], None] | None = None) -> list[PolicyResult]:
+             progress: Progress | None = None) -> list[PolicyResult]:
     """Evaluate ``policies`` on the same sample paths; differences are paired against the reference.
 
     :param scenario: a built-in name, a TOML path or a spec.
@@ -58,7 +59,7 @@ def evaluate(scenario: str | Spec, policies: Sequence[str | Policy], *, paths: i
     :param reference: the policy text the others are compared with (it is moved
         first); default: the first policy.
     :param bound: also solve the hindsight bound per path and report gaps to it.
-    :param progress: called with a short message before each step.
+    :param progress: told of each step as it goes (:mod:`scenarios.progress`).
     :return: one :class:`~scenarios.evaluate.PolicyResult` per policy, the reference first.
     :raises SpecError: an unknown scenario or policy, bad parameters, or a
         reference that is not among the policies.

@@ -22,6 +22,7 @@ from scenarios.errors import SpecError
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.policies import register_policy
+from scenarios.progress import Progress, current, part
 from scenarios.simulator import simulate
 from scenarios.spec import Spec
 
@@ -88,7 +89,7 @@ def _as_k(value: float | Sequence[float], n_nodes: int) -> K:
 def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
                 grid: Sequence[float | Sequence[float]] = GRID, mip_gap: float = 0.01,
                 time_limit: float = 10.0, max_extensions: int = 3,
-                progress: Callable[[str], None] | None = None) -> SafetyResult:
+                progress: Progress | None = None) -> SafetyResult:
     """The fixed safety stock (``k`` periods of demand per node) minimising mean cost on ``paths``.
 
     :param spec: the scenario.
@@ -101,7 +102,8 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
     :param max_extensions: when the best ``k`` is at the top of the grid at some node (the
         largest value tried there, > 0), try it with those values doubled, up to this many
         times (the grid must not cut the baseline short).
-    :param progress: called with a message per ``k``.
+    :param progress: told of every period of every candidate's simulation, as one task
+        (:mod:`scenarios.progress`); its total grows when the grid is extended.
     :raises SpecError: an empty grid, a negative ``k`` or a vector of the wrong length.
     """
     from milp import RollingHorizonPolicy
@@ -116,17 +118,21 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
     def per_node(k: K) -> np.ndarray:
         return np.broadcast_to(np.asarray(k, dtype=float), (net.n_nodes,))
 
-    def cost(k: K) -> float:
-        if progress:
-            progress(f"rolling horizon with safety {k_text(k)} periods of demand")
+    todo: list[K] = []
+    for k in ks:
+        if not any(np.array_equal(per_node(k), per_node(seen)) for seen in todo):  # 0 == (0, 0, 0)
+            todo.append(k)
+    task = f"tuning the planner's safety stock on {paths.n_paths} paths"
+
+    def cost(k: K, count: int) -> float:
         planner = RollingHorizonPolicy(spec, horizon=horizon, safety=per_node(k)[:, None] * rate,
                                        mip_gap=mip_gap, time_limit=time_limit)
-        run = simulate(spec, paths, planner, kpi_flows=False)
+        run = simulate(spec, paths, planner, kpi_flows=False,
+                       progress=part(progress, task, len(costs), count))
         return float(run.total_cost[:, paths.warmup:].mean())
 
-    for k in ks:
-        if not any(np.array_equal(per_node(k), per_node(done)) for done in costs):  # 0 == (0, 0, 0)
-            costs[k] = cost(k)
+    for k in todo:
+        costs[k] = cost(k, len(todo))
     for _ in range(max_extensions):  # the best at the top of the grid: the optimum may lie beyond
         best = min(costs, key=costs.__getitem__)
         top = np.max([per_node(k) for k in costs], axis=0)
@@ -135,7 +141,7 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
             break
         wider = np.where(at_top, 2 * per_node(best), per_node(best))
         nxt: K = float(wider[0]) if isinstance(best, float) else tuple(float(v) for v in wider)
-        costs[nxt] = cost(nxt)
+        costs[nxt] = cost(nxt, len(costs) + 1)
     best = min(costs, key=costs.__getitem__)
     return SafetyResult(best, per_node(best)[:, None] * rate, costs)
 
@@ -170,7 +176,8 @@ def _rolling_ss(spec: Spec, params: dict[str, list[float | str]] | None, train: 
         note = "given"
     else:
         n = int(options.get("paths", 16))
-        tuned = tune_safety(spec, train().subset(slice(0, n)), horizon=horizon, mip_gap=mip_gap)
+        tuned = tune_safety(spec, train().subset(slice(0, n)), horizon=horizon, mip_gap=mip_gap,
+                            progress=current())
         k, note = tuned.k, f"tuned on {n} training paths: " + ", ".join(
             f"k={k_text(a)}: {c:.4g}" for a, c in tuned.costs.items())
     levels = np.broadcast_to(np.asarray(k, dtype=float), (net.n_nodes,))[:, None] * net.demand_rate

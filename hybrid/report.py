@@ -143,6 +143,31 @@ def _signed(x: float) -> str:
     return ("+" if _finite(x) and x > 0 else "") + text
 
 
+def _diff_decimals(est: _Est) -> int | None:
+    """Decimals that show a difference as precisely as its 95% CI: two significant digits of its half-width.
+
+    ``None`` without an interval.
+    """
+    if not (est.has_ci and est.half > 0):
+        return None
+    return max(0, 1 - math.floor(math.log10(est.half)))
+
+
+def _diff_text(x: float, decimals: int | None) -> str:
+    """A signed difference to ``decimals`` places (``+23.5``, ``-0.00008``), or as :func:`_signed`."""
+    if decimals is None or not _finite(x):
+        return _signed(x)
+    text = f"{x:+,.{decimals}f}"
+    return text.replace("-", "+") if float(text.replace(",", "")) == 0 else text  # no "-0.0"
+
+
+def _seconds(x: float) -> str:
+    """A duration: 2 significant digits below 10 s (``0.012 s``), whole seconds above."""
+    if not _finite(x):
+        return "–"
+    return f"{_num(x, 2)} s" if x < 10 else f"{x:,.0f} s"
+
+
 def _pct(x: float, signed: bool = False) -> str:
     if not _finite(x):
         return "–"
@@ -258,6 +283,12 @@ class _Scenario:
     @property
     def best(self) -> _Policy:
         return self.policies[0]
+
+    @property
+    def tied(self) -> list[_Policy]:
+        """Policies whose paired difference from the cheapest has a 95% CI that includes zero."""
+        return [p for p in self.policies[1:] if p.diff is not None and p.diff.has_ci
+                and _finite(p.diff.mean) and not p.diff.excludes_zero]
 
     @property
     def bounded(self) -> bool:
@@ -408,25 +439,79 @@ def _cost_breakdown(sc: _Scenario) -> str:
     return _img(fig, f"cost breakdown per policy, {sc.name}")
 
 
-def _service_vs_cost(sc: _Scenario) -> str:
+def _overlaps(xy: Sequence[tuple[float, float]], near: tuple[float, float]) -> list[list[int]]:
+    """Groups (two or more) of points closer than ``near`` = (dx, dy) on both axes, chained."""
+    group = list(range(len(xy)))
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    for i, (xi, yi) in enumerate(xy):
+        for j in range(i):
+            if abs(xi - xy[j][0]) <= near[0] and abs(yi - xy[j][1]) <= near[1]:
+                group[root(i)] = root(j)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for i in range(len(xy)):
+        groups[root(i)].append(i)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _service_figure(sc: _Scenario) -> tuple[Any, list[str]] | None:
+    """Fill rate against cost, one point per policy: the figure and the policies shifted apart.
+
+    Points closer than about a marker's size are drawn side by side, a few points
+    apart on the page (the data are not changed), and their legend entries say so.
+    ``None`` when no fill rate is stored.
+    """
+    from matplotlib.transforms import offset_copy
+
     points = [p for p in sc.policies if _finite(p.cost.mean) and _finite(p.fill.mean)]
     if not points:
-        return '<p class="note">No fill rate stored.</p>'
+        return None
     fig = _figure(6.4, 3.4)
     ax = fig.add_subplot()
-    for marker, p in zip("oDs^vP*X" * 4, points, strict=False):
+    xy = [(p.cost.mean, 100 * p.fill.mean) for p in points]
+    span = [max(v) - min(v) for v in zip(*xy, strict=True)]
+    # about a 7-point marker on this figure, as a share of the points' span (margins added)
+    near = tuple(share * (s if s > 0 else max(abs(v) for v in axis) or 1.0)
+                 for share, s, axis in zip((0.03, 0.06), span, zip(*xy, strict=True), strict=True))
+    shift: dict[int, float] = {}
+    for g in _overlaps(xy, near):
+        for rank, i in enumerate(g):
+            shift[i] = 7.0 * (rank - (len(g) - 1) / 2)  # points: side by side, centred on the data
+    shifted = []
+    for i, (marker, p) in enumerate(zip("oDs^vP*X" * 4, points, strict=False)):
         xerr = [[p.cost.mean - p.cost.low], [p.cost.high - p.cost.mean]] if p.cost.has_ci else None
         yerr = ([[100 * (p.fill.mean - p.fill.low)], [100 * (p.fill.high - p.fill.mean)]]
                 if p.fill.has_ci else None)
-        ax.errorbar(p.cost.mean, 100 * p.fill.mean, xerr=xerr, yerr=yerr, fmt=marker, markersize=7,
-                    color=sc.colour(p.name), ecolor=sc.colour(p.name), elinewidth=1.2, capsize=3,
-                    label=_label(p.name), alpha=0.9)
+        label = _label(p.name)
+        if i in shift:
+            label += " (shifted: overlaps)"
+            shifted.append(p.name)
+        lines = ax.errorbar(p.cost.mean, 100 * p.fill.mean, xerr=xerr, yerr=yerr, fmt=marker, markersize=7,
+                            color=sc.colour(p.name), ecolor=sc.colour(p.name), elinewidth=1.2, capsize=3,
+                            label=label, alpha=0.9)
+        if i in shift:
+            moved = offset_copy(ax.transData, fig=fig, x=shift[i], y=0.0, units="points")
+            for artist in lines.get_children():
+                artist.set_transform(moved)
     ax.set_xlabel("cost per period (lower is better)")
     ax.set_ylabel("fill rate, % (higher is better)")
     ax.margins(x=0.15, y=0.2)
     _style(ax)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    return _img(fig, f"fill rate against cost, {sc.name}")
+    return fig, shifted
+
+
+def _service_vs_cost(sc: _Scenario) -> tuple[str, list[str]]:
+    """The plot as HTML and the names of the policies shifted apart (see :func:`_service_figure`)."""
+    drawn = _service_figure(sc)
+    if drawn is None:
+        return '<p class="note">No fill rate stored.</p>', []
+    fig, shifted = drawn
+    return _img(fig, f"fill rate against cost, {sc.name}"), shifted
 
 
 def _gap_plot(sc: _Scenario) -> str:
@@ -543,35 +628,59 @@ def _node_order(scenario: str, nodes: list[str]) -> list[str]:
     return sorted(nodes, key=lambda n: (order.get(n, len(order)), n))
 
 
-def _learning_plot(sc: _Scenario, store: Any) -> str:
+def _curve_axes(family: str) -> tuple[str, str]:
+    """(x label, y label) of a learning curve: what a step is and where the cost was measured."""
+    if family == "hybrid-mpc":
+        return ("agent steps (each sets the planner's safety stock for an epoch of periods)",
+                "cost per period,\ntraining episodes")
+    if family.startswith("hybrid"):
+        return "training timesteps", "cost per period,\ntraining episodes"
+    return "training timesteps", "cost per period,\nheld-out paths"
+
+
+def _learning_figure(sc: _Scenario, store: Any) -> Any:
+    """One panel per trained policy (its seeds as lines), each on its own axes; ``None``: no curves.
+
+    An RL agent's curve is its cost on held-out paths per environment step; a hybrid
+    agent's is the cost of its training episodes per agent step (for hybrid-mpc an epoch
+    of planned periods). On one axis a hybrid's few steps would sit at step 0 of an RL
+    agent's thousands, and its training cost would stretch the cost axis.
+    """
     from matplotlib.ticker import EngFormatter
 
-    curves = []
+    panels: dict[str, list[tuple[_Policy, dict[str, Any], list[dict[str, Any]]]]] = {}
     for p in sc.policies:
         for r in sorted(p.runs, key=lambda r: r["seed"]):
             rows = [c for c in store.learning_curve(r["key"]) if _finite(c.get("cost"))]
             if rows:
-                curves.append((p, r, rows))
-    if not curves:
-        return ""
-    fig = _figure(8.0, 3.6)
-    ax = fig.add_subplot()
+                panels.setdefault(p.name, []).append((p, r, rows))
+    if not panels:
+        return None
+    fig = _figure(8.0, 0.6 + 2.6 * len(panels))
+    axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     styles = ("-", "--", ":", "-.")
-    for i, (p, r, rows) in enumerate(curves):
-        colour = sc.colour(p.name)
-        steps = [c["timesteps"] for c in rows]
-        ax.plot(steps, [c["cost"] for c in rows], color=colour, marker="o", markersize=3, linewidth=1.4,
-                linestyle=styles[i % len(styles)], label=f"{_label(p.name)} · seed {r['seed']}")
-        anchors = [c.get("anchor_cost") for c in rows if _finite(c.get("anchor_cost"))]
-        if anchors:
-            ax.axhline(anchors[-1], color=colour, linewidth=1.0, linestyle=(0, (2, 2)), alpha=0.7,
-                       label=f"its anchor · seed {r['seed']}")
-    ax.set_xlabel("training timesteps")
-    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
-    ax.set_ylabel("cost per period")
-    _style(ax)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
-    return _img(fig, f"learning curves, {sc.name}")
+    for ax, (name, curves) in zip(axes, panels.items(), strict=True):
+        colour = sc.colour(name)
+        for i, (_p, r, rows) in enumerate(curves):
+            ax.plot([c["timesteps"] for c in rows], [c["cost"] for c in rows], color=colour, marker="o",
+                    markersize=3, linewidth=1.4, linestyle=styles[i % len(styles)], label=f"seed {r['seed']}")
+            anchors = [c.get("anchor_cost") for c in rows if _finite(c.get("anchor_cost"))]
+            if anchors:
+                ax.axhline(anchors[-1], color=colour, linewidth=1.0, linestyle=(0, (2, 2)), alpha=0.7,
+                           label=f"its anchor · seed {r['seed']}")
+        xlabel, ylabel = _curve_axes(curves[0][1].get("family") or name)
+        ax.set_title(_label(name, 60), loc="left")
+        ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        ax.set_ylabel(ylabel)
+        _style(ax)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    return fig
+
+
+def _learning_plot(sc: _Scenario, store: Any) -> str:
+    fig = _learning_figure(sc, store)
+    return "" if fig is None else _img(fig, f"learning curves, {sc.name}")
 
 
 # ---------------------------------------------------------------------------- HTML
@@ -676,13 +785,15 @@ def _table(sc: _Scenario) -> str:
         head.append("gap to<br>hindsight bound")
     head.append("run time<br>per seed")
     rows = []
+    tied = sc.tied
+    badge = "tied" if tied else "best"  # the cheapest is the best only if no other is as cheap
     for p in sc.policies:
         seeds = p.seeds
         seeds_text = (f"{len(seeds)} × {p.paths // max(len(p.runs), 1):,}" if len(set(
             r["paths"] for r in p.runs)) == 1 else f"{len(seeds)} seeds, {p.paths:,} paths")
         name = (f'<span class="swatch" style="background:{sc.colour(p.name)}"></span>'
                 f'<span class="policy">{_breakable(p.name)}</span>'
-                + ('<span class="badge">best</span>' if p is sc.best else "")
+                + (f'<span class="badge">{badge}</span>' if p is sc.best or p in tied else "")
                 + (f'<span class="params">{_e(_params_text(p))}</span>' if _params_text(p) else ""))
         if p is sc.best:
             diff = '<span class="ns">reference</span>'
@@ -691,16 +802,18 @@ def _table(sc: _Scenario) -> str:
         else:
             rel = p.diff.mean / sc.best.cost.mean if sc.best.cost.mean else math.nan
             cls = "sig" if p.diff.excludes_zero else "ns"
+            places = _diff_decimals(p.diff)
             diff = (f'<span class="{cls}" title="{_e(p.diff_note)}">'
-                    f"{_signed(p.diff.mean)} ({_pct(rel, True)})</span>" + _ci(p.diff, _signed)
+                    f"{_diff_text(p.diff.mean, places)} ({_pct(rel, True)})</span>"
+                    + _ci(p.diff, lambda x, places=places: _diff_text(x, places))
                     + ("" if p.diff.has_ci else f'<br><span class="ci">{_e(p.diff_note)}</span>'))
         cells = [name, seeds_text, f"<b>{_num(p.cost.mean)}</b>{_ci(p.cost)}", diff,
                  f"{_pct(p.fill.mean)}{_ci(p.fill, _pct)}"]
         if bounded:
             cells.append(f"{_pct(p.gap.mean, True)}{_ci(p.gap, lambda x: _pct(x, True))}"
                          if _finite(p.gap.mean) else "–")
-        cells.append(f"{p.seconds:,.1f} s" if _finite(p.seconds) else "–")
-        cls = ' class="best"' if p is sc.best else ""
+        cells.append(_seconds(p.seconds))
+        cls = ' class="best"' if p is sc.best or p in tied else ""
         rows.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return ('<div class="scroll"><table><thead><tr>' + "".join(f"<th>{h}</th>" for h in head)
             + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
@@ -720,17 +833,25 @@ def _diff_note(sc: _Scenario) -> str:
         return ""
     return (f"Paired difference: each policy's cost per period minus that of {_e(sc.best.name)}, the "
             f"cheapest, on the same sample paths ({_e('; '.join(how))}); shown in "
-            "<span class='sig'>red</span> when its 95% interval excludes zero.")
+            "<span class='sig'>red</span> when its 95% interval excludes zero"
+            + ("; the policies marked <i>tied</i> are not distinguishable from it (their interval "
+               "includes zero)." if sc.tied else "."))
 
 
 def _verdict(sc: _Scenario) -> str:
-    """One sentence: the cheapest policy and how far the runner-up is behind it."""
-    best = sc.best
+    """One sentence: the cheapest policy (and those tied with it) and how far the next is behind."""
+    best, tied = sc.best, sc.tied
     text = (f"Cheapest: <b>{_e(best.name)}</b> at {_num(best.cost.mean)} per period"
             + (f", fill rate {_pct(best.fill.mean)}" if _finite(best.fill.mean) else ""))
-    if len(sc.policies) < 2:
+    if tied:
+        names = [f"<b>{_e(p.name)}</b>" for p in tied]
+        text = (f"No single cheapest policy: <b>{_e(best.name)}</b> ({_num(best.cost.mean)} per period) is "
+                f"tied with {', '.join(names[:-1]) + ' and ' if len(names) > 1 else ''}{names[-1]} "
+                "(the paired 95% interval of each difference includes zero)")
+    rest = [p for p in sc.policies[1:] if p not in tied]
+    if not rest:
         return text + "."
-    second = sc.policies[1]
+    second = rest[0]
     d = second.diff
     if d is None or not _finite(d.mean):
         return text + f"; next: {_e(second.name)} at {_num(second.cost.mean)}."
@@ -741,8 +862,8 @@ def _verdict(sc: _Scenario) -> str:
         verdict = "not a significant difference (the paired 95% interval includes zero)"
     else:
         verdict = "with no paired interval to judge it by (runs on more seeds give one)"
-    return text + (f"; next: {_e(second.name)}, {_signed(d.mean)} ({_pct(rel, True)}) per period, "
-                   f"{verdict}.")
+    return text + (f"; next: {_e(second.name)}, {_diff_text(d.mean, _diff_decimals(d))} "
+                   f"({_pct(rel, True)}) per period, {verdict}.")
 
 
 def _section(sc: _Scenario, store: Any, anchor: str) -> str:
@@ -768,9 +889,12 @@ def _section(sc: _Scenario, store: Any, anchor: str) -> str:
         out.append('<p class="caption">Mean cost per period by part; the number is the total '
                    "(net of revenue).</p>")
         out.append("<h3>Service level against cost</h3>")
-        out.append(f"<figure>{_service_vs_cost(sc)}</figure>")
+        img, shifted = _service_vs_cost(sc)
+        out.append(f"<figure>{img}</figure>")
         out.append('<p class="caption">One point per policy, bars are 95% confidence intervals; '
-                   "better policies sit towards the top left.</p>")
+                   "better policies sit towards the top left."
+                   + (f" {_e(', '.join(shifted))} lie on the same point: their markers are drawn "
+                      "side by side, a few pixels apart." if shifted else "") + "</p>")
         out.append("<h3>Gap to the hindsight bound</h3>")
         if sc.bounded:
             out.append(f"<figure>{_gap_plot(sc)}</figure>")
@@ -791,9 +915,10 @@ def _section(sc: _Scenario, store: Any, anchor: str) -> str:
         if curves:
             out.append("<h3>Learning curves</h3>")
             out.append(f"<figure>{curves}</figure>")
-            out.append('<p class="caption">Cost per period of the agent during training, evaluated '
-                       "on held-out paths; the dotted line of the same colour is the anchor policy "
-                       "it learns around.</p>")
+            out.append('<p class="caption">Cost per period of each agent during training, one panel '
+                       "per agent on its own axes: an RL agent evaluated on held-out paths, a hybrid "
+                       "agent on its training episodes (its steps are epochs, not periods); the dotted "
+                       "line is the anchor policy it learns around.</p>")
     out.append("</section>")
     return "\n".join(out)
 

@@ -27,6 +27,7 @@ from milp.solve import Solver, lp_bound
 from scenarios.errors import SpecError
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
+from scenarios.progress import Progress
 from scenarios.spec import Spec
 
 __all__ = ["hindsight_bound", "hindsight_model"]
@@ -56,7 +57,8 @@ def hindsight_model(spec: Spec, paths: SamplePaths, path: int, *, formulation: s
 
 
 def hindsight_bound(spec: Spec, paths: SamplePaths, *, time_limit: float = 60.0,
-                    mip_gap: float = 1e-4, backend: str = "pyomo") -> np.ndarray:
+                    mip_gap: float = 1e-4, backend: str = "pyomo",
+                    progress: Progress | None = None) -> np.ndarray:
     """Lower bound on any policy's cost per period on each path, ``(paths,)``.
 
     The cost is averaged over all ``paths.n_periods`` periods, warm-up
@@ -68,6 +70,8 @@ def hindsight_bound(spec: Spec, paths: SamplePaths, *, time_limit: float = 60.0,
     :param mip_gap: relative MIP gap (only tightens the bound; it is valid at any gap).
     :param backend: ``"pyomo"`` (persistent HiGHS, the solver's dual bound) or ``"pulp"``
         (the same model built with PuLP and solved to optimality: the cross-check).
+    :param progress: told of every path solved, as ``hindsight bound on P paths``
+        (:mod:`scenarios.progress`).
     :raises SpecError: paths drawn for another spec, a timing the model does not implement
         (``"orgym"``), a scenario with goodwill, an unknown backend, or (pulp) a path not
         solved to optimality.
@@ -83,6 +87,9 @@ def hindsight_bound(spec: Spec, paths: SamplePaths, *, time_limit: float = 60.0,
         raise SpecError("backend", f"must be pyomo or pulp, got {backend!r}")
     net = Network(spec)
     out = np.empty(paths.n_paths)
+    task = f"hindsight bound on {paths.n_paths} paths"
+    if progress is not None:
+        progress(task, 0, paths.n_paths)
     for p in range(paths.n_paths):
         if backend == "pulp":
             out[p] = solve_pulp(net, paths.n_periods, on_hand=net.initial_inventory,
@@ -91,11 +98,13 @@ def hindsight_bound(spec: Spec, paths: SamplePaths, *, time_limit: float = 60.0,
                                 shortage_scale=float(paths.shortage_scale[p]),
                                 available=1.0 - paths.disrupted[p].T.astype(float),
                                 time_limit=time_limit) / paths.n_periods
-            continue
-        model = hindsight_model(spec, paths, p, network=net)
-        stats = Solver(model, time_limit=time_limit, mip_gap=mip_gap).solve()
-        bound = stats.bound
-        if bound is None:  # no dual bound yet: the LP relaxation is one
-            bound = lp_bound(model, time_limit=time_limit)
-        out[p] = bound / paths.n_periods
+        else:
+            model = hindsight_model(spec, paths, p, network=net)
+            stats = Solver(model, time_limit=time_limit, mip_gap=mip_gap).solve()
+            bound = stats.bound
+            if bound is None:  # no dual bound yet: the LP relaxation is one
+                bound = lp_bound(model, time_limit=time_limit)
+            out[p] = bound / paths.n_periods
+        if progress is not None:
+            progress(task, p + 1, paths.n_paths)
     return out

@@ -23,6 +23,7 @@ from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.policies import FAMILIES, build_policy, make_policy, parse_policy
 from scenarios.policy import Policy
+from scenarios.progress import Progress, reporting
 from scenarios.simulator import Run, simulate
 from scenarios.spec import Spec
 from scenarios.tuning import TuneResult
@@ -98,8 +99,8 @@ def train_seed(seed: int) -> int:
 def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
              periods: int | None = None, seed: int = 0, train_paths: int = 200,
              train_periods: int | None = None,
-             progress: Callable[[str], None] | None = None,
-             bound: Callable[[Spec, SamplePaths], np.ndarray] | None = None) -> list[PolicyResult]:
+             progress: Progress | None = None,
+             bound: Callable[..., np.ndarray] | None = None) -> list[PolicyResult]:
     """Run each policy on the same test paths and compute KPIs with 95% CIs.
 
     :param spec: the scenario.
@@ -109,9 +110,12 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
     :param seed: seed of the test paths; tuning uses ``train_seed(seed)``.
     :param train_paths: paths for tuning bare policy names.
     :param train_periods: periods per training path (default: ``periods``).
-    :param progress: called with a short message before each step.
+    :param progress: told of each step (:mod:`scenarios.progress`): drawing the
+        training paths, building each policy (tuning it, with what its factory
+        reports), simulating it period by period, the bound path by path.
     :param bound: per-path lower bound on the cost per period over all periods,
-        e.g. :func:`milp.hindsight_bound`; each result then reports its gap to it.
+        called as ``bound(spec, test, progress=progress)``, e.g.
+        :func:`milp.hindsight_bound`; each result then reports its gap to it.
     :raises SpecError: a bad policy text or parameter.
     """
     if not policies:
@@ -129,7 +133,7 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
     def train() -> SamplePaths:
         if not cache:
             if progress:
-                progress(f"drawing {train_paths} training paths")
+                progress(f"drawing {train_paths} training paths", 0, None)
             cache.append(SamplePaths.draw(spec, train_paths, train_periods or periods,
                                           seed=train_seed(seed)))
         return cache[0]
@@ -141,13 +145,12 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
         label = item if isinstance(item, str) else getattr(item, "name", type(item).__name__)
         if isinstance(item, str):
             if progress:
-                progress(f"preparing {label}")
-            policy = build_policy(spec, item, train)
+                progress(f"preparing {label}", 0, None)
+            with reporting(progress):  # for factories that tune at length (scenarios.progress)
+                policy = build_policy(spec, item, train)
         else:
             policy = item
-        if progress:
-            progress(f"simulating {label} on {paths} paths")
-        run = simulate(spec, test, policy, network=network)
+        run = simulate(spec, test, policy, network=network, progress=progress)
         shown = policy.describe() if hasattr(policy, "describe") else {}
         results.append(PolicyResult(str(label), policy.name, shown, kpis(run), run,
                                     getattr(policy, "tuning", None), seconds=time.perf_counter() - began))
@@ -157,9 +160,7 @@ def evaluate(spec: Spec, policies: Sequence[str | Policy], *, paths: int = 1000,
         mine = r.run.total_cost[:, r.run.warmup:].mean(axis=1)
         r.win_rate = float(np.mean((mine < first) + 0.5 * (mine == first)))
     if bound is not None:
-        if progress:
-            progress(f"hindsight bound on {paths} paths")
-        lower = bound(spec, test)
+        lower = bound(spec, test, progress=progress)
         for r in results:
             r.bound_gap = estimate(r.run.total_cost.mean(axis=1) - lower)
             r.bound_mean = float(lower.mean())

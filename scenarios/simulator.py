@@ -35,6 +35,7 @@ from scenarios.budget import check_trace
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.policy import Policy
+from scenarios.progress import Progress
 from scenarios.spec import Spec
 
 __all__ = ["State", "Run", "Simulator", "simulate", "COST_PARTS"]
@@ -516,7 +517,8 @@ class Simulator:
 
 
 def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = False,
-             network: Network | None = None, kpi_flows: bool = True) -> Run:
+             network: Network | None = None, kpi_flows: bool = True,
+             progress: Progress | None = None) -> Run:
     """Run ``policy`` on every sample path of ``paths``.
 
     :param spec: the scenario the paths were drawn for.
@@ -526,10 +528,17 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
     :param network: a compiled ``Network(spec)`` to reuse (optional).
     :param kpi_flows: fill ``Run.flows`` (KPIs need them; a tuner reading
         only costs can skip them and run faster).
+    :param progress: told of every period done, as ``simulating NAME on P paths``
+        (:mod:`scenarios.progress`).
     :return: a :class:`Run` with cost parts and flows per path and period.
     """
     sim = Simulator(spec, paths, network, record=record, kpi_flows=kpi_flows, policy_name=policy.name)
     policy.reset(sim.network, paths.n_paths)
+    task = f"simulating {policy.name} on {paths.n_paths} paths"
+    if progress is not None:
+        progress(task, 0, sim.n_periods)
     while not sim.done:
         sim.step(policy)
+        if progress is not None:
+            progress(task, sim.t, sim.n_periods)
     return sim.run()

@@ -114,6 +114,9 @@ def test_demo_writes_every_layer_to_duckdb_and_a_report(tmp_path):
         runs = store.runs()
         assert len(runs) == len(result.results)
         assert all(store.trajectories(r["key"]) for r in runs)
+        # a run's time includes building its policy (here tuning (s,S)), as a batch job's does
+        tuned = next(r for r in runs if r["policy"] == "sS")
+        assert tuned["seconds"] >= result.results[0].tuning.seconds > 0
     html = result.report.read_text()
     assert html.count("data:image/png;base64") >= 3 and "hybrid-mpc" in html
 
