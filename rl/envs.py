@@ -9,7 +9,7 @@ instead (held-out evaluation).
 
 For many environments at once use the batched VecEnvs of :mod:`rl.vec_env`:
 environment ``i`` of a VecEnv seeded ``s`` is this environment reset with
-seed ``s + i``, bit for bit.
+seed ``s + i`` (on the same path; floats equal up to the last bits).
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
 """Where episodes come from: a fresh sample path per episode, from each environment's own Generator.
 
-Drawing one path at a time is slow next to a batched simulator step (a few
-hundred microseconds of fixed cost per draw), so a :class:`PathSource` draws a
-block of paths with one seed taken from the environment's Generator and hands
-them out one episode at a time. A single environment and environment ``i`` of a
-batched VecEnv each own a ``PathSource`` and see exactly the same sequence of
-paths for the same seed; that is what makes them equal bit for bit.
+Drawing one path at a time is slow next to a batched simulator step: a draw has
+a fixed cost, and :meth:`SamplePaths.draw <scenarios.paths.SamplePaths.draw>`
+always draws whole blocks of :data:`~scenarios.paths.BLOCK` paths. So a
+:class:`PathSource` draws up to a block of paths with one seed taken from the
+environment's Generator and hands them out one episode at a time. A single
+environment and environment ``i`` of a batched VecEnv each own a ``PathSource``
+and see exactly the same sequence of paths for the same seed; that is what
+makes them equal (the paths bit for bit; costs computed on a batch to the last
+few bits, see :mod:`rl.vec_env`).
 """
 
 from __future__ import annotations
@@ -15,23 +18,25 @@ from dataclasses import fields, replace
 import numpy as np
 
 from scenarios.errors import SpecError
-from scenarios.paths import SamplePaths
+from scenarios.paths import BLOCK, SamplePaths
 from scenarios.spec import Spec
 
 __all__ = ["PathSource", "default_block", "stack_paths"]
 
-_BLOCK_BYTES = 2**20  # memory per environment for pre-drawn paths
-_MAX_BLOCK = 8  # enough: a draw of 8 paths costs little more than a draw of 1
+_BLOCK_BYTES = 2**21  # memory per environment for pre-drawn paths
 
 
 def default_block(spec: Spec, n_periods: int) -> int:
-    """Paths per draw: as many as fit in about 1 MiB, between 1 and 8.
+    """Paths per draw: as many as fit in about 2 MiB, between 1 and a whole block.
+
+    A draw of fewer than :data:`~scenarios.paths.BLOCK` paths costs as much as a
+    whole block, so a block is used whole when it fits.
 
     :param spec: the scenario.
     :param n_periods: periods per path, warm-up included.
     """
     per_path = n_periods * (3 * 8 * len(spec.demands) + 9 * len(spec.arcs)) + 16
-    return int(np.clip(_BLOCK_BYTES // per_path, 1, _MAX_BLOCK))
+    return int(np.clip(_BLOCK_BYTES // per_path, 1, BLOCK))
 
 
 class PathSource:

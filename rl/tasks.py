@@ -5,7 +5,8 @@ them on a batch of paths, ``step(actions)`` advances every path by one
 decision with actions ``(paths, action_size)``. The single-path gymnasium
 environments (:mod:`rl.envs`) run a task on one path; the VecEnvs
 (:mod:`rl.vec_env`) run one task on all their environments' paths. Both run
-the same code, which is why they agree bit for bit.
+the same code, which is why they agree (up to the last bits of floating point,
+which kernels may round differently for another batch size on some CPUs).
 
 Episodes have a fixed length (``warmup + periods``), so every path of a batch
 finishes on the same step; the horizon is a time limit on an ongoing system,

@@ -9,11 +9,14 @@ observation of each finished episode is in ``infos[i]["terminal_observation"]``
 and ``infos[i]["TimeLimit.truncated"]`` is True, as SB3 expects.
 
 Seeding contract (SB3's own, as in ``DummyVecEnv``): ``vec_env.seed(s)`` makes
-environment ``i`` behave exactly like the single environment reset with
+environment ``i`` behave like the single environment reset with
 ``seed = s + i`` (each environment owns a Generator made by gymnasium's
 ``seeding.np_random`` and a :class:`~rl.episodes.PathSource`). So
 ``BatchedTuneEnv(spec, n)`` and ``DummyVecEnv([lambda: TuneEnv(spec)] * n)``
-seeded alike return identical observations, rewards, dones and infos.
+seeded alike play the same paths and return the same dones, and the same
+observations, rewards and infos up to the last bits of floating point
+(vectorised and BLAS kernels may round a batch of ``n`` paths differently
+from one path on some CPUs).
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 All policies in a comparison run on the same :class:`SamplePaths` (common
 random numbers), so their cost differences are paired and have small
-variance.
+variance. Path ``i`` depends only on the seed and ``i`` (and the number of
+periods), never on how many paths are drawn: a check on 20 paths sees the
+first 20 of a run on 200.
 """
 
 from __future__ import annotations
@@ -15,12 +17,24 @@ from scenarios.errors import SpecError
 from scenarios.processes import draw_demand, draw_lead_times
 from scenarios.spec import Spec
 
-__all__ = ["SamplePaths"]
+__all__ = ["BLOCK", "SamplePaths"]
+
+BLOCK = 32
+"""Paths drawn together from one child seed; changing it changes every path past the first block.
+
+Small enough that one path (a whole block) stays cheap to draw, large enough that
+many paths, block by block, cost little more than one vectorised draw."""
 
 
 @dataclass(frozen=True, eq=False)
 class SamplePaths:
     """All random draws of a run; arrays are shaped with the path axis first.
+
+    Common random numbers, guaranteed: for one scenario, seed and number of
+    periods, path ``i`` of :meth:`draw` is the same whatever ``paths`` is (every
+    array, bit for bit, on one machine), so results on 20 paths can be checked
+    against the first 20 of 200, and ``simulate --path i`` shows the same path
+    for any ``--paths``.
 
     :param spec_hash: hash of the spec the paths were drawn for.
     :param seed: the seed they were drawn from.
@@ -53,9 +67,17 @@ class SamplePaths:
              warmup: int | None = None) -> SamplePaths:
         """Draw ``paths`` sample paths of ``warmup + periods`` periods.
 
-        Independent child streams of ``SeedSequence(seed)`` feed, in order, the
-        domain randomisation, demand, lead times and rounding, so the same seed
-        gives the same numbers on any machine.
+        Paths are drawn in blocks of :data:`BLOCK`: block ``b`` (paths ``b * BLOCK``
+        to ``(b + 1) * BLOCK - 1``) is always drawn whole, from its own generators
+        spawned from ``SeedSequence(seed, spawn_key=(b,))``; the last block is cut to
+        ``paths``. So path ``i`` depends only on the scenario, ``seed``, ``i`` and the
+        number of periods, never on ``paths``: the first 20 of 200 paths are the 20
+        paths of a draw of 20, exactly. Within a block, child streams feed, in
+        order, the domain randomisation, demand, lead times and rounding.
+
+        The same arguments give the same numbers bit for bit on one machine. On
+        another CPU or with other numerical libraries, floating-point values may
+        differ in the last bits (and an integer draw, very rarely, by one).
 
         :param spec: the scenario.
         :param paths: number of sample paths (>= 1).
@@ -72,26 +94,15 @@ class SamplePaths:
         from scenarios.budget import check_sample_paths  # refuse what would not fit in memory
         check_sample_paths(spec, paths, periods, warmup)
         total = warmup + periods
-        rng_dr, rng_demand, rng_lead, rng_round = (
-            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
-        )
-        ones = np.ones(paths)
-        scale = (spec.randomisation.draw(paths, rng_dr) if spec.randomisation is not None
-                 else {k: ones for k in ("demand_level", "demand_cv", "lead_time",
-                                          "holding_cost", "shortage_cost")})
-        demand, expected = draw_demand(
-            [d.process for d in spec.demands], paths, total, rng_demand,
-            correlation=spec.correlation, level=scale["demand_level"], cv=scale["demand_cv"],
-        )
-        if spec.arcs:
-            lead_time, disrupted = draw_lead_times(
-                [a.lead_time for a in spec.arcs], paths, total, rng_lead, scale=scale["lead_time"])
-        else:
-            lead_time = np.zeros((paths, total, 0), dtype=np.int64)
-            disrupted = np.zeros((paths, total, 0), dtype=bool)
-        rounding = rng_round.random(demand.shape)
-        return cls(spec.hash, int(seed), int(warmup), demand, expected, lead_time, disrupted,
-                   rounding, scale["holding_cost"], scale["shortage_cost"])
+        arrays: dict[str, np.ndarray] = {}
+        for b, start in enumerate(range(0, paths, BLOCK)):
+            block = _draw_block(spec, total, np.random.SeedSequence(seed, spawn_key=(b,)))
+            stop = min(start + BLOCK, paths)
+            for name, values in block.items():
+                if name not in arrays:
+                    arrays[name] = np.empty((paths, *values.shape[1:]), values.dtype)
+                arrays[name][start:stop] = values[:stop - start]
+        return cls(spec.hash, int(seed), int(warmup), **arrays)
 
     @property
     def n_paths(self) -> int:
@@ -124,3 +135,25 @@ class SamplePaths:
         if self.spec_hash != spec.hash:
             raise SpecError("paths", f"drawn for another scenario (hash {self.spec_hash}, "
                             f"{spec.name!r} has {spec.hash})")
+
+
+def _draw_block(spec: Spec, total: int, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
+    """Draw one block of :data:`BLOCK` paths of ``total`` periods: the arrays of :class:`SamplePaths`."""
+    rng_dr, rng_demand, rng_lead, rng_round = (np.random.default_rng(s) for s in seed.spawn(4))
+    ones = np.ones(BLOCK)
+    scale = (spec.randomisation.draw(BLOCK, rng_dr) if spec.randomisation is not None
+             else {k: ones for k in ("demand_level", "demand_cv", "lead_time",
+                                      "holding_cost", "shortage_cost")})
+    demand, expected = draw_demand(
+        [d.process for d in spec.demands], BLOCK, total, rng_demand,
+        correlation=spec.correlation, level=scale["demand_level"], cv=scale["demand_cv"],
+    )
+    if spec.arcs:
+        lead_time, disrupted = draw_lead_times(
+            [a.lead_time for a in spec.arcs], BLOCK, total, rng_lead, scale=scale["lead_time"])
+    else:
+        lead_time = np.zeros((BLOCK, total, 0), dtype=np.int64)
+        disrupted = np.zeros((BLOCK, total, 0), dtype=bool)
+    return {"demand": demand, "expected_demand": expected, "lead_time": lead_time,
+            "disrupted": disrupted, "rounding": rng_round.random(demand.shape),
+            "holding_scale": scale["holding_cost"], "shortage_scale": scale["shortage_cost"]}

@@ -65,13 +65,16 @@ CASES = [
     ("lost-sales-poisson", "base-stock", [[18], [12]]),
     (serial_random_leads, "echelon-base-stock", [[14.0, 40.0], [10.0, 25.0]]),
     (serial_random_leads, "base-stock", [[14.0, 26.0], [20.0, 5.0]]),
-    (three_sku_line, "echelon-base-stock", [[[7, 4, 3], [11, 6, 5]], [[4, 2, 1], [12, 9, 2]]]),
+    (three_sku_line, "echelon-base-stock", [[[7, 4, 3], [11, 6, 5]], [[4, 2, 1], [12, 9, 6]]]),
 ]
 
 
 @pytest.mark.parametrize(("scenario", "family", "candidates"), CASES,
                          ids=[f"{c[0] if isinstance(c[0], str) else c[0].__name__}-{c[1]}" for c in CASES])
 def test_program_reproduces_the_simulator(scenario, family, candidates):
+    # The program assumes order-up-to rows bind from the start: echelon levels at or above the
+    # initial echelon stock (milp/static.py). A warehouse level below it (SKU c at 2 against 6)
+    # makes the equality hold or fail by the luck of early demand on the drawn paths.
     spec = load(scenario) if isinstance(scenario, str) else scenario()
     paths = SamplePaths.draw(spec, paths=30, periods=60, seed=4)
     for levels in candidates:

@@ -2,9 +2,10 @@
 
 The environments stop the period loop at each decision point and run one
 sample path per environment; the VecEnvs run all of them as one batch. Both
-are only equal bit for bit if the two halves of a period reproduce
-``simulate`` exactly and if a path's numbers do not depend on the other paths
-of its batch.
+are only equal if the two halves of a period reproduce ``simulate`` exactly
+and if a path's numbers do not depend on the other paths of its batch (up to
+the last bits: vectorised and BLAS kernels may round differently for another
+batch size on another CPU).
 """
 
 from __future__ import annotations
@@ -49,4 +50,5 @@ def test_a_path_does_not_depend_on_its_batch(name: str) -> None:
     batch = simulate(spec, paths, policy).total_cost
     for i in (0, 17, 63):
         alone = simulate(spec, paths.subset(slice(i, i + 1)), policy).total_cost
-        np.testing.assert_array_equal(alone[0], batch[i])
+        # one path or 64: BLAS/SIMD kernels may round the last bit differently per batch size and CPU
+        np.testing.assert_allclose(alone[0], batch[i], rtol=1e-12, atol=1e-9)
