@@ -34,7 +34,7 @@ lint: $(STAMP)
 # writing bench/results/NAME.json (machine, date, commit, command, rows) and its printed output to
 # bench/results/NAME.txt; then the peer benchmarks when .venv-peers is there or can be built; then
 # bench/render.py rewrites the marked tables of BENCHMARKS.md from the JSON files. `make -k bench`
-# goes on past a failed benchmark. Hand-run experiments (bench/hybrid.py, the 1M-step RL agents)
+# goes on past a failed benchmark. Hand-run experiments (bench/hybrid_layer.py, the 1M-step RL agents)
 # stay out: their commands are in BENCHMARKS.md. About 45 min on the 2-core VM (2026-11-26: 32 min
 # before the Zipkin RL and SAA layers, which add ~13 min).
 BENCHES := simulator known_optima zipkin static milp rl_env rl_settings rl-known-optima \
@@ -43,7 +43,7 @@ BENCH_CMD_simulator := bench/simulator.py
 BENCH_CMD_known_optima := bench/known_optima.py --paths 2000 --train-paths 400 --seed 1
 BENCH_CMD_zipkin := bench/zipkin.py --saa --rl
 BENCH_CMD_static := bench/static.py
-BENCH_CMD_milp := bench/milp.py --quick
+BENCH_CMD_milp := bench/milp_layer.py --quick
 BENCH_CMD_rl_env := bench/rl_env.py
 BENCH_CMD_rl_settings := bench/rl_settings.py
 BENCH_CMD_rl-known-optima := bench/rl_experiments.py --scenario serial-3,lost-sales-poisson --seeds 0 \

@@ -10,25 +10,20 @@ published optimum.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 
-from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
-from scenarios import builtin, evaluate  # noqa: E402
+from scenarios import builtin, evaluate
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.parser(__doc__)
     parser.add_argument("--paths", type=int, default=2000)
     parser.add_argument("--train-paths", type=int, default=400)
     parser.add_argument("--seed", type=int, default=1)
-    add_record_option(parser)
     args = parser.parse_args()
-    facts = machine_facts()
+    facts = common.machine_facts()
     scenarios = []
     print("| scenario | optimum | policy | tuned parameters | cost / period (95% CI) | gap | tuning s |")
     print("|---|---:|---|---|---:|---:|---:|")
@@ -54,7 +49,7 @@ def main() -> None:
         scenarios.append({"scenario": name, "optimum": spec.known_optimum, "test_paths": args.paths,
                           "train_paths": args.train_paths, "periods": spec.horizon, "warmup": spec.warmup,
                           "seed": args.seed, "seconds": time.perf_counter() - started, "rows": rows})
-    write_record(args.record, "known_optima", {"scenarios": scenarios}, started=facts)
+    common.write_record(args.record, "known_optima", {"scenarios": scenarios}, started=facts)
 
 
 if __name__ == "__main__":

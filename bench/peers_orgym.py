@@ -29,15 +29,15 @@ is JSON.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = common.ROOT
 SCENARIOS = {"orgym-inv-v0": "InvManagement-v0", "orgym-inv-v1": "InvManagement-v1"}
 #: Echelon base-stock levels z (OR-Gym's echelon order-up-to levels, retailer first): a sensible
 #: set near the mean lead-time demand, a lean one where suppliers run short, and a generous one
@@ -278,16 +278,12 @@ def speed(path_counts: tuple[int, ...], episodes: int, seed: int, log=print) -> 
 
 def main(argv: list[str] | None = None) -> int:
     """Parity, then speed; the last printed line is JSON."""
-    sys.path.insert(0, str(ROOT))
-    from bench.record import add_record_option, machine_facts, write_record
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.parser(__doc__)
     parser.add_argument("--paths", type=int, default=500, help="parity paths per scenario and level set")
     parser.add_argument("--episodes", type=int, default=200, help="OR-Gym episodes timed")
     parser.add_argument("--seed", type=int, default=0)
-    add_record_option(parser)
     args = parser.parse_args(argv)
-    facts = machine_facts()
+    facts = common.machine_facts()
     print(f"python bench/peers_orgym.py --paths {args.paths} --episodes {args.episodes} --seed {args.seed}"
           f"  --  {facts['date']}, commit {facts['commit']}, {facts['nproc']} CPUs ({facts['cpu']}), "
           f"load {facts['load_average']}")
@@ -311,9 +307,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps(summary))
     parity_rows = _parity_rows(result)
-    write_record(args.record, "peers_orgym",
-                 {"summary": summary, "skipped": peer_missing_reason(), "episodes": args.episodes,
-                  "parity": parity_rows, "speed": rows}, started=facts)
+    common.write_record(args.record, "peers_orgym",
+                        {"summary": summary, "skipped": peer_missing_reason(), "episodes": args.episodes,
+                         "parity": parity_rows, "speed": rows}, started=facts)
     return 0
 
 

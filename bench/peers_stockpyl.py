@@ -41,15 +41,15 @@ line is JSON.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = common.ROOT
 #: stockpyl's serial SSM instances with lead times in whole periods. ``shang_song_*`` (lead times
 #: 0.25) and ``problem_6_2a``/``6_2b`` (0.5) are continuous-time: their ``_adj`` versions are the
 #: periodic-review forms.
@@ -283,11 +283,9 @@ def speed(data: dict, seed: int, log=print) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     """Optima parity, tuners, then speed; the last printed line is JSON."""
-    sys.path.insert(0, str(ROOT))
     from bench.peers_common import peer_missing, run_peer
-    from bench.record import add_record_option, machine_facts, write_record
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.parser(__doc__)
     parser.add_argument("--instances", nargs="+", default=list(INSTANCES), choices=INSTANCES)
     parser.add_argument("--paths", type=int, default=1000, help="test paths (300 periods each)")
     parser.add_argument("--train-paths", type=int, default=200, help="training paths (200 periods each)")
@@ -300,13 +298,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rl-seed", type=int, default=0, help="training seed of every agent")
     parser.add_argument("--out", default="runs/bench/peers_stockpyl",
                         help="where the agents and their specs are saved")
-    add_record_option(parser)
     args = parser.parse_args(argv)
     if args.rl and args.rl_seed == args.seed:
         parser.error("--rl-seed must differ from --seed (the test paths)")
     rl = {"timesteps": args.rl_timesteps or rl_settings()["timesteps"], "seed": args.rl_seed,
           "out": args.out} if args.rl else None
-    facts = machine_facts()
+    facts = common.machine_facts()
     layer = f" --rl --rl-timesteps {rl['timesteps']} --rl-seed {rl['seed']}" if rl else ""
     print(f"python bench/peers_stockpyl.py --paths {args.paths} --train-paths {args.train_paths} "
           f"--seed {args.seed}{' --no-saa' if args.no_saa else ''}{layer}  --  {facts['date']}, commit "
@@ -315,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"stockpyl: {missing}; nothing to compare against")
         print(json.dumps({"max_rel_cost_diff": None, "speedup_1024": None, "skipped": missing}))
-        write_record(args.record, "peers_stockpyl", {"skipped": missing}, started=facts)
+        common.write_record(args.record, "peers_stockpyl", {"skipped": missing}, started=facts)
         return 0
     instances = json.loads(str(run_peer(Path(__file__), "instances",
                                         {"names": np.array(json.dumps(args.instances))})["json"]))
@@ -342,9 +339,10 @@ def main(argv: list[str] | None = None) -> int:
         "date": facts["date"], "commit": facts["commit"],
     }
     print(json.dumps(summary))
-    write_record(args.record, "peers_stockpyl",
-                 {"summary": summary, "skipped": None, "paths": args.paths, "train_paths": args.train_paths,
-                  "seed": args.seed, "rl_layer": rl, "instances": rows, "speed": speed_rows}, started=facts)
+    common.write_record(args.record, "peers_stockpyl",
+                        {"summary": summary, "skipped": None, "paths": args.paths,
+                         "train_paths": args.train_paths, "seed": args.seed, "rl_layer": rl,
+                         "instances": rows, "speed": speed_rows}, started=facts)
     return 0
 
 

@@ -33,15 +33,12 @@ simulator on a few paths of each built-in scenario it supports.
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
+import common  # noqa: F401  (bench/common.py: this checkout first on sys.path; why: there)
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from scenarios.paths import SamplePaths  # noqa: E402
-from scenarios.spec import EXTERNAL, Spec  # noqa: E402
+from scenarios.paths import SamplePaths
+from scenarios.spec import EXTERNAL, Spec
 
 __all__ = ["ReferenceModel"]
 

@@ -551,11 +551,11 @@ def layers(records: Records) -> list[str]:
 
 
 def _hybrid_stamp(name: str, record: dict[str, Any]) -> str:
-    """``bench/hybrid.py`` records carry their arguments and date, not the machine."""
+    """``bench/hybrid_layer.py`` records carry their arguments and date, not the machine."""
     args = record.get("args", {})
     flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items()
                      if k in ("scenario", "seeds", "paths", "hybrid_timesteps", "gap", "tune_paths"))
-    return f"`python bench/hybrid.py {flags} ...` (`bench/results/{name}.json`, run by hand): " \
+    return f"`python bench/hybrid_layer.py {flags} ...` (`bench/results/{name}.json`, run by hand): " \
            f"{record.get('date', '?')}."
 
 

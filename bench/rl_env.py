@@ -21,25 +21,20 @@ construction time is not measured.
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
-import sys
 import time
-from pathlib import Path
 
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
+from stable_baselines3.common.vec_env import DummyVecEnv
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from rl.anchor import make_anchor
+from rl.envs import DirectOrderEnv, TuneEnv
+from rl.vec_env import BatchedDirectOrderEnv, BatchedTuneEnv
+from scenarios import builtin
 
-from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402
-
-from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
-from rl.anchor import make_anchor  # noqa: E402
-from rl.envs import DirectOrderEnv, TuneEnv  # noqa: E402
-from rl.vec_env import BatchedDirectOrderEnv, BatchedTuneEnv  # noqa: E402
-from scenarios import builtin  # noqa: E402
+ROOT = common.ROOT
 
 KINDS = {"tune": (TuneEnv, BatchedTuneEnv), "direct": (DirectOrderEnv, BatchedDirectOrderEnv)}
 
@@ -94,27 +89,24 @@ def bench(scenario: str, kind: str, n_envs: int, periods: int, seconds: float, r
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = common.parser(__doc__, quick="1 and 64 envs, 0.5 s, best of 2", json="print JSON results only")
     parser.add_argument("--scenario", default="serial-3")
     parser.add_argument("--env", choices=["tune", "direct", "both"], default="both")
     parser.add_argument("--envs", default=None, help="comma-separated env counts (default 1,64,256)")
     parser.add_argument("--periods", type=int, default=100, help="measured periods per episode")
     parser.add_argument("--seconds", type=float, default=None, help="wall time per measurement")
     parser.add_argument("--repeats", type=int, default=None, help="measurements per side (best kept)")
-    parser.add_argument("--quick", action="store_true", help="1 and 64 envs, 0.5 s, best of 2")
-    parser.add_argument("--json", action="store_true", help="print JSON results only")
-    add_record_option(parser)
     args = parser.parse_args()
-    facts = machine_facts()
+    facts = common.machine_facts()
     counts = [int(x) for x in (args.envs or ("1,64" if args.quick else "1,64,256")).split(",")]
     seconds = args.seconds or (0.5 if args.quick else 1.5)
     repeats = args.repeats or (2 if args.quick else 3)
     kinds = ["tune", "direct"] if args.env == "both" else [args.env]
     results = [bench(args.scenario, kind, n, args.periods, seconds, repeats)
                for kind in kinds for n in counts]
-    write_record(args.record, "rl_env", {"scenario": args.scenario, "periods": args.periods,
-                                         "seconds_per_measurement": seconds, "repeats": repeats,
-                                         "results": results}, started=facts)
+    common.write_record(args.record, "rl_env", {"scenario": args.scenario, "periods": args.periods,
+                                                "seconds_per_measurement": seconds, "repeats": repeats,
+                                                "results": results}, started=facts)
     if args.json:
         print(json.dumps({"python": platform.python_version(), "machine": platform.machine(),
                           "results": results}, indent=2))

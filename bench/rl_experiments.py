@@ -40,18 +40,17 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from rl.anchor import Anchor
+from rl.policy import load as load_agent
+from rl.training import TrainConfig, train
+from scenarios.evaluate import evaluate
+from scenarios.kpis import estimate, paired_difference
+from scenarios.spec import load
 
-from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
-from rl.anchor import Anchor  # noqa: E402
-from rl.policy import load as load_agent  # noqa: E402
-from rl.training import TrainConfig, train  # noqa: E402
-from scenarios.evaluate import evaluate  # noqa: E402
-from scenarios.kpis import estimate, paired_difference  # noqa: E402
-from scenarios.spec import load  # noqa: E402
+ROOT = common.ROOT
 
 #: Training settings per scenario and environment kind (fields of :class:`TrainConfig`).
 SETTINGS: dict[str, dict[str, dict[str, Any]]] = {
@@ -293,7 +292,8 @@ def train_tune_agent(spec, settings: dict[str, Any], seed: int, out: Path) -> tu
 
 def main(argv: list[str] | None = None) -> None:
     """Parse options, run, print."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = common.parser(__doc__, quick="a smoke run: tiny training and evaluation",
+                           json="print the JSON report only")
     parser.add_argument("--scenario", default="seasonal-grocery",
                         help="scenario, or several comma-separated (run one after the other)")
     parser.add_argument("--env", choices=["tune", "direct", "both"], default="tune")
@@ -308,11 +308,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="runs/rl_experiments", help="where the agents are saved")
     parser.add_argument("--agent", action="append", metavar="DIR",
                         help="evaluate this saved agent instead of training (repeatable)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: tiny training and evaluation")
-    parser.add_argument("--json", action="store_true", help="print the JSON report only")
-    add_record_option(parser)
     args = parser.parse_args(argv)
-    facts = machine_facts()
+    facts = common.machine_facts()
     args.seeds = [int(s) for s in args.seeds.split(",")]
     args.paths = args.paths or (50 if args.quick else 500)
     args.train_paths = args.train_paths or (32 if args.quick else 200)
@@ -328,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(report, indent=2, default=float))
         else:
             print_report(report)
-    write_record(args.record, "rl_experiments", {"runs": reports}, started=facts)
+    common.write_record(args.record, "rl_experiments", {"runs": reports}, started=facts)
 
 
 if __name__ == "__main__":

@@ -14,16 +14,12 @@ the published RL claims has to beat.
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 
-from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
-from hybrid.arena import evaluate  # noqa: E402
-from scenarios.spec import load  # noqa: E402
+from hybrid.arena import evaluate
+from scenarios.spec import load
 
 SCENARIOS = ("rl-divergent-1w3r", "rl-divergent-1w3r-ns", "rl-divergent-1w2r", "rl-divergent-1w2r-ns")
 FAMILIES = ("base-stock", "echelon-base-stock", "sS", "sQ", "capped-base-stock")
@@ -42,14 +38,13 @@ def run_scenario(name: str, paths: int, train_paths: int, seed: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Run every setting, print one line per policy, record the rows."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.parser(__doc__)
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS))
     parser.add_argument("--paths", type=int, default=500, help="test paths")
     parser.add_argument("--train-paths", type=int, default=100, help="training paths for tuning")
     parser.add_argument("--seed", type=int, default=1)
-    add_record_option(parser)
     args = parser.parse_args(argv)
-    facts = machine_facts()
+    facts = common.machine_facts()
     out = []
     for name in args.scenarios:
         scenario = run_scenario(name, args.paths, args.train_paths, args.seed)
@@ -61,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:22s} {row['policy']:20s} {cost['mean']:10.2f} [{cost['ci95'][0]:.2f}, "
                   f"{cost['ci95'][1]:.2f}]{paired}", flush=True)
         print(f"  {name}: {scenario['seconds']:.0f} s", flush=True)
-    write_record(args.record, "rl_settings", {"scenarios": out}, started=facts)
+    common.write_record(args.record, "rl_settings", {"scenarios": out}, started=facts)
     return 0
 
 

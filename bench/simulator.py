@@ -25,26 +25,23 @@ nodes; retail-network also reports SKU-node-periods (x 20 SKUs).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
-from pathlib import Path
 
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.reference_loop import ReferenceModel, check_agreement, node_sku_levels
+from scenarios import builtin
+from scenarios.network import Network
+from scenarios.paths import SamplePaths
+from scenarios.policies import BaseStock
+from scenarios.simulator import simulate
+from scenarios.tuning import initial_levels
 
-from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
-from bench.reference_loop import ReferenceModel, check_agreement, node_sku_levels  # noqa: E402
-from scenarios import builtin  # noqa: E402
-from scenarios.network import Network  # noqa: E402
-from scenarios.paths import SamplePaths  # noqa: E402
-from scenarios.policies import BaseStock  # noqa: E402
-from scenarios.simulator import simulate  # noqa: E402
-from scenarios.tuning import initial_levels  # noqa: E402
+ROOT = common.ROOT
 
 SCENARIOS = ("divergent-1w3r", "retail-network")
 PERIODS = 100  # measured, after each scenario's own warm-up
@@ -148,12 +145,9 @@ def table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1 and 64 paths, best of 2")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    add_record_option(parser)
+    parser = common.parser(__doc__, quick="1 and 64 paths, best of 2", json="print JSON instead of a table")
     args = parser.parse_args(argv)
-    facts = machine_facts()
+    facts = common.machine_facts()
     path_counts = (1, 64) if args.quick else (1, 64, 1024)
     repeats = 2 if args.quick else 3
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print
@@ -165,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     meta["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     settings = {"periods_measured": PERIODS, "seed": SEED, "repeats": repeats,
                 "policy": "base-stock at initial_levels(spec)['local'], spread over SKUs by demand share"}
-    write_record(args.record, "simulator", {"settings": settings, "results": rows}, started=facts)
+    common.write_record(args.record, "simulator", {"settings": settings, "results": rows}, started=facts)
     if args.json:
         print(json.dumps({"machine": meta, "settings": settings, "results": rows}, indent=2))
         return 0

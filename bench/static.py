@@ -24,27 +24,23 @@ why): its levels are still simulated exactly on the test paths.
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
-import sys
 import time
-from pathlib import Path
 
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from milp.static import optimise_static
+from scenarios import builtin
+from scenarios.evaluate import train_seed
+from scenarios.kpis import estimate, paired_difference
+from scenarios.paths import SamplePaths
+from scenarios.policies import make_policy
+from scenarios.simulator import simulate
+from scenarios.tuning import tune
 
-from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
-from milp.static import optimise_static  # noqa: E402
-from scenarios import builtin  # noqa: E402
-from scenarios.evaluate import train_seed  # noqa: E402
-from scenarios.kpis import estimate, paired_difference  # noqa: E402
-from scenarios.paths import SamplePaths  # noqa: E402
-from scenarios.policies import make_policy  # noqa: E402
-from scenarios.simulator import simulate  # noqa: E402
-from scenarios.tuning import tune  # noqa: E402
+ROOT = common.ROOT
 
 SCENARIOS = {"serial-3": "echelon-base-stock", "divergent-1w3r": "echelon-base-stock",
              "lost-sales-poisson": "base-stock"}
@@ -108,13 +104,10 @@ def print_scenario(out: dict) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100 training paths, 1000 test paths")
+    parser = common.parser(__doc__, quick="100 training paths, 1000 test paths", json="print JSON only")
     parser.add_argument("--full-lp", action="store_true", help="also run method='ccp-lp'")
-    parser.add_argument("--json", action="store_true", help="print JSON only")
-    add_record_option(parser)
     args = parser.parse_args()
-    facts = machine_facts()
+    facts = common.machine_facts()
     train_paths, test_paths = (100, 1000) if args.quick else (200, 2000)
     results = []
     for name, family in SCENARIOS.items():
@@ -122,7 +115,7 @@ def main() -> None:
         results.append(out)
         if not args.json:
             print_scenario(out)
-    write_record(args.record, "static", {"results": results}, started=facts)
+    common.write_record(args.record, "static", {"results": results}, started=facts)
     if args.json:
         print(json.dumps({"machine": platform.platform(), "python": platform.python_version(),
                           "numpy": np.__version__, "results": results}, indent=2))

@@ -13,7 +13,7 @@ the deep-RL papers on lost sales).
 The optimum. The published table could not be found in this project's
 sources, so its numbers are not quoted; instead the optimal long-run average
 cost is computed here exactly, by relative value iteration on the lost-sales
-MDP (:func:`optimal_cost`), with the same event order as echelon's
+MDP (:func:`scenarios.exact.lost_sales_optimum`), with the same event order as echelon's
 ``timing = "order-first"``: the order placed ``L`` periods ago arrives, the
 new order is placed, demand is served, costs are charged on the end of the
 period. State: stock on hand after the arrival and the ``L - 1`` orders still
@@ -41,17 +41,17 @@ Optional layers, evaluated on the same test paths:
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
-from scipy import stats
 
-ROOT = Path(__file__).resolve().parents[1]
+from scenarios.exact import lost_sales_optimum
+
+ROOT = common.ROOT
 MEAN, HOLDING = 5.0, 1.0
 LEAD_TIMES = (1, 2, 3, 4)
 PENALTIES = (4.0, 9.0, 19.0, 39.0)
@@ -59,86 +59,6 @@ FAMILIES = ("base-stock", "capped-base-stock", "sS")
 TRAIN_PERIODS = 300  # per training path, after the 50 warm-up periods
 #: The known-optima agent's scenario in bench/rl_experiments.py: L = 2, p = 9 is lost-sales-poisson.
 RL_SCENARIO = "lost-sales-poisson"
-
-
-def optimal_cost(lead_time: int, penalty: float, *, mean: float = MEAN, holding: float = HOLDING,
-                 cap: int | None = None, tol: float = 1e-7, max_iter: int = 5000) -> dict:
-    """Optimal long-run average cost of the periodic-review lost-sales system (Zipkin 2008).
-
-    Relative value iteration over states ``(y, q_1, ..., q_{L-1})``: ``y`` on hand
-    after this period's arrival, ``q_i`` the order arriving in ``i`` periods.
-    Each period: order ``q`` (arrives in ``L`` periods), demand ``D ~ Poisson(mean)``
-    is served from ``y``, cost ``h (y - D)^+ + p (D - y)^+``; the next state is
-    ``((y - D)^+ + q_1, q_2, ..., q_{L-1}, q)``. Orders lifting the inventory
-    position ``y + sum(q_i) + q`` above ``cap`` are not allowed.
-
-    :param lead_time: ``L >= 1`` periods.
-    :param penalty: ``p`` per lost sale.
-    :param cap: inventory-position cap (default: mean demand over ``L + 1`` periods plus 4.5
-        standard deviations); ``cap_binds`` in the result says whether an optimal order hit it.
-    :param tol: stop when the span of the value update is below ``tol`` (the average cost then lies
-        within ``tol`` of the reported value).
-    :return: ``{"cost": g, "bounds": [low, high], "iterations": n, "cap": cap, "states": n_states,
-        "seconds": s, "base_stock_order_up_to": ...}``.
-    """
-    started = time.perf_counter()
-    L = lead_time
-    if cap is None:
-        cap = int(np.ceil(mean * (L + 1) + 4.5 * np.sqrt(mean * (L + 1))))
-    d_max = int(stats.poisson.ppf(1 - 1e-10, mean))
-    demand = np.arange(d_max + 1)
-    prob = stats.poisson.pmf(demand, mean)
-    prob[-1] += 1 - prob.sum()  # the tail: demand >= d_max empties the shelf for every y <= d_max
-    # every state: coordinates (y, q_1..q_{L-1}) with sum <= cap
-    grids = np.indices((cap + 1,) * L).reshape(L, -1).T
-    grids = grids[grids.sum(1) <= cap]
-    n = len(grids)
-    index = np.full((cap + 1,) * L, -1, dtype=np.int64)
-    index[tuple(grids.T)] = np.arange(n)
-    y = grids[:, 0]
-    position = grids.sum(1)
-    # expected one-period cost at each state: h E(y - D)^+ + p E(D - y)^+
-    left = np.maximum(y[:, None] - demand[None], 0)
-    lost_tail = mean - (prob * np.minimum(demand[None], y[:, None])).sum(1)  # exact E(D - y)^+
-    cost = (prob * holding * left).sum(1) + penalty * lost_tail
-    # state-action pairs, sorted by state
-    actions = cap - position + 1
-    pair_state = np.repeat(np.arange(n), actions)
-    pair_order = np.arange(len(pair_state)) - np.repeat(np.cumsum(actions) - actions, actions)
-    starts = np.cumsum(actions) - actions
-    # next state for each pair and demand: ((y - d)^+ + q_1, q_2..q_{L-1}, q)
-    nxt = np.empty((d_max + 1, len(pair_state)), dtype=np.int32)
-    s = grids[pair_state]
-    for d in demand:
-        coords = np.empty((L, len(pair_state)), dtype=np.int64)
-        on_hand = np.maximum(s[:, 0] - d, 0)
-        if L == 1:
-            coords[0] = on_hand + pair_order
-        else:
-            coords[0] = on_hand + s[:, 1]
-            coords[1:L - 1] = s[:, 2:].T
-            coords[L - 1] = pair_order
-        nxt[d] = index[tuple(coords)]
-    value = np.zeros(n)
-    low = high = np.nan
-    iteration = 0
-    while iteration < max_iter:
-        iteration += 1
-        expected = prob @ value[nxt]
-        new = cost + np.minimum.reduceat(expected, starts)
-        diff = new - value
-        low, high = diff.min(), diff.max()
-        value = new - new[0]
-        if high - low < tol:
-            break
-    # the optimal orders: does the cap ever bind (an order that would go higher if it could)?
-    expected = prob @ value[nxt]
-    best = np.minimum.reduceat(expected, starts)
-    at_cap = (pair_order == (cap - position)[pair_state]) & (pair_order > 0)
-    binds = bool(np.any(at_cap & (expected <= best[pair_state] + 1e-12)))
-    return {"lead_time": L, "penalty": penalty, "cost": float((low + high) / 2), "bounds": [float(low),
-            float(high)], "iterations": iteration, "cap": cap, "cap_binds": binds, "states": int(n),
-            "seconds": time.perf_counter() - started}
 
 
 def zipkin_spec(lead_time: int, penalty: float):
@@ -266,10 +186,7 @@ def _table_row(L: int, p: float, optimum: float, policy: str, params: str, row: 
 
 def main(argv: list[str] | None = None) -> int:
     """Optimal costs by value iteration, then the tuned families; a markdown table and a JSON line."""
-    sys.path.insert(0, str(ROOT))
-    from bench.record import add_record_option, machine_facts, write_record
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.parser(__doc__)
     parser.add_argument("--lead-times", type=int, nargs="+", default=list(LEAD_TIMES))
     parser.add_argument("--penalties", type=float, nargs="+", default=list(PENALTIES))
     parser.add_argument("--paths", type=int, default=2000, help="test paths (1000 periods after 50 warm-up)")
@@ -286,13 +203,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rl-seed", type=int, default=0, help="training seed of every agent")
     parser.add_argument("--out", default="runs/bench/zipkin",
                         help="where the agents and their specs are saved")
-    add_record_option(parser)
     args = parser.parse_args(argv)
     if args.rl and args.rl_seed == args.seed:
         parser.error("--rl-seed must differ from --seed (the test paths)")
     rl = {"timesteps": args.rl_timesteps or rl_settings()["timesteps"], "seed": args.rl_seed,
           "out": args.out} if args.rl else None
-    facts = machine_facts()
+    facts = common.machine_facts()
     penalties = " ".join(f"{p:g}" for p in args.penalties)
     layers = (" --saa" if args.saa else "") + (f" --rl --rl-timesteps {rl['timesteps']} --rl-seed "
                                                f"{rl['seed']}" if rl else "")
@@ -312,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     out = []
     for L in args.lead_times:
         for p in args.penalties:
-            opt = optimal_cost(L, p)
+            opt = asdict(lost_sales_optimum(L, p, mean=MEAN, holding=HOLDING))
             rows, extra = tuned(L, p, args.paths, args.train_paths, args.seed, saa=args.saa, rl=rl)
             for r in rows:
                 r["gap"] = r["cost"] / opt["cost"] - 1
@@ -344,9 +260,9 @@ def main(argv: list[str] | None = None) -> int:
         if any(name in o for o in out):
             summary[f"{name}_gap"] = {f"L{o['lead_time']}-p{o['penalty']:g}": o[name]["gap"] for o in out}
     print(json.dumps({**summary, "date": facts["date"], "commit": facts["commit"]}))
-    write_record(args.record, "zipkin", {"paths": args.paths, "train_paths": args.train_paths,
-                                         "seed": args.seed, "saa_layer": args.saa, "rl_layer": rl,
-                                         "instances": out, **summary}, started=facts)
+    common.write_record(args.record, "zipkin", {"paths": args.paths, "train_paths": args.train_paths,
+                                                "seed": args.seed, "saa_layer": args.saa, "rl_layer": rl,
+                                                "instances": out, **summary}, started=facts)
     return 0
 
 

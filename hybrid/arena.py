@@ -37,7 +37,7 @@ __all__ = ["evaluate", "register_all"]
 
 def register_all() -> None:
     """Import the MILP, RL and hybrid layers so their policy names are registered."""
-    import hybrid.baselines  # noqa: F401 - rolling-horizon-ss
+    import hybrid.baselines  # rolling-horizon-ss
     import hybrid.policies  # noqa: F401 - hybrid-mpc, hybrid-anchor
     import milp  # noqa: F401 - rolling-horizon, milp-static
     import rl  # noqa: F401 - rl:path=...

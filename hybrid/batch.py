@@ -258,7 +258,7 @@ def _attempt(run: Callable[[Job], dict[str, Any]], job: Job) -> tuple[dict[str, 
     """
     try:
         return run(job), None, None
-    except BaseException as err:  # noqa: BLE001 - every failure of a job is reported, none is raised
+    except BaseException as err:  # every failure of a job is reported, none is raised
         return None, _one_line(err), traceback.format_exc()
 
 
@@ -268,7 +268,7 @@ def _work(conn: Connection, run: Callable[[Job], dict[str, Any]], job: Job) -> N
     answer = _attempt(run, job)
     try:
         conn.send(answer)
-    except Exception as err:  # noqa: BLE001 - a result that does not pickle fails this job only
+    except Exception as err:  # a result that does not pickle fails this job only
         conn.send((None, f"the result could not be sent: {_one_line(err)}", traceback.format_exc()))
     conn.close()
 

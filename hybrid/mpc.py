@@ -103,7 +103,7 @@ class MPCSafetyTask(Task):
         action = np.clip(np.asarray(action, dtype=float), -1.0, 1.0).reshape(-1, *self.base.shape)
         return np.maximum(self.base + self._step * action, 0.0)
 
-    def _begin(self, n_paths: int) -> None:  # noqa: B027 - optional hook
+    def _begin(self, n_paths: int) -> None:  # overrides an optional hook of Task
         if self._built_for != n_paths:  # one persistent model for every episode of the batch
             self.planner.reset(self.network, n_paths)
             self._built_for = n_paths
@@ -112,7 +112,7 @@ class MPCSafetyTask(Task):
         self._levels = np.broadcast_to(self.base, (n_paths, *self.base.shape)).copy()
         self.planner.set_safety(self._levels)
 
-    def _apply(self, action: np.ndarray) -> None:  # noqa: B027 - optional hook
+    def _apply(self, action: np.ndarray) -> None:  # overrides an optional hook of Task
         self._levels = self.safety(action)
         self.planner.set_safety(self._levels)
 

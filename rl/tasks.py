@@ -253,11 +253,11 @@ class TuneTask(Task):
         """Residuals per parameter, ordering node and SKU."""
         return self.residuals.size
 
-    def _begin(self, n_paths: int) -> None:  # noqa: B027 - optional hook
+    def _begin(self, n_paths: int) -> None:  # overrides an optional hook of Task
         self.policy.reset(self.network, n_paths)
         self._levels = self.residuals.zero(n_paths)
 
-    def _apply(self, action: np.ndarray) -> None:  # noqa: B027 - optional hook
+    def _apply(self, action: np.ndarray) -> None:  # overrides an optional hook of Task
         self._levels = self.residuals(action)
         self.policy.set_levels(self._levels)
 
@@ -293,7 +293,7 @@ class DirectOrderTask(Task):
         """One order per arc and SKU."""
         return self.orders.size
 
-    def _apply(self, action: np.ndarray) -> None:  # noqa: B027 - optional hook
+    def _apply(self, action: np.ndarray) -> None:  # overrides an optional hook of Task
         self._placed = self.orders(action)
 
     def _orders(self, state: State, t: int) -> np.ndarray:

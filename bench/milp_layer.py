@@ -1,8 +1,8 @@
 """The MILP layer's speed, measured side by side in one run.
 
-    python bench/milp.py            # full: seasonal-grocery 50 paths x 104 periods
-    python bench/milp.py --quick    # seasonal-grocery 5 paths x 26 periods, fewer repeats
-    python bench/milp.py --json     # machine-readable results
+    python bench/milp_layer.py            # full: seasonal-grocery 50 paths x 104 periods
+    python bench/milp_layer.py --quick    # seasonal-grocery 5 paths x 26 periods, fewer repeats
+    python bench/milp_layer.py --json     # machine-readable results
 
 Three comparisons, each printed with its ratio:
 
@@ -27,23 +27,18 @@ Three comparisons, each printed with its ratio:
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
+import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
-from milp import RollingHorizonPolicy  # noqa: E402
-from milp.model import build_model, set_state  # noqa: E402
-from milp.solve import Solver, lp_bound  # noqa: E402
-from scenarios import Network, SamplePaths, load, simulate  # noqa: E402
-from scenarios.processes import DemandProcess, LeadTime  # noqa: E402
-from scenarios.spec import EXTERNAL, SKU, Arc, Demand, Node, Spec  # noqa: E402
+from milp import RollingHorizonPolicy
+from milp.model import build_model, set_state
+from milp.solve import Solver, lp_bound
+from scenarios import Network, SamplePaths, load, simulate
+from scenarios.processes import DemandProcess, LeadTime
+from scenarios.spec import EXTERNAL, SKU, Arc, Demand, Node, Spec
 
 
 def serial_instance(shortage: str) -> Spec:
@@ -145,18 +140,16 @@ def at_scale(quick: bool, safety: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", action="store_true")
+    parser = common.parser(__doc__, quick="seasonal-grocery 5 paths x 26 periods, fewer repeats",
+                           json="print JSON results only")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per formulation solve")
-    add_record_option(parser)
     args = parser.parse_args()
-    facts = machine_facts()
+    facts = common.machine_facts()
     results = {"persistence": persistence(args.quick),
                "formulation": formulation(args.quick, args.time_limit),
                "rolling_at_scale": [at_scale(args.quick, safety) for safety in (0.0, 5.0)]}
-    write_record(args.record, "milp", {"quick": args.quick, "time_limit": args.time_limit, **results},
-                 started=facts)
+    common.write_record(args.record, "milp", {"quick": args.quick, "time_limit": args.time_limit, **results},
+                        started=facts)
     if args.json:
         print(json.dumps(results, indent=2))
         return

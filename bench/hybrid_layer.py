@@ -1,7 +1,7 @@
 """hybrid-mpc against tuned (s,S), the planner with a tuned fixed safety stock and an RL agent, same paths.
 
-    python bench/hybrid.py --scenario seasonal-grocery --seeds 0,1,2
-    python bench/hybrid.py --scenario divergent-1w3r --seeds 0 --quick
+    python bench/hybrid_layer.py --scenario seasonal-grocery --seeds 0,1,2
+    python bench/hybrid_layer.py --scenario divergent-1w3r --seeds 0 --quick
 
 Per scenario: (s,S) and base-stock tuned on training paths; the planner's fixed
 safety stock tuned on training paths (``rolling-horizon-ss``); per training
@@ -14,32 +14,30 @@ agent. Results are appended to ``bench/results/hybrid-<scenario>.json``.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import common  # bench/common.py: this checkout first on sys.path (why: there)
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-import rl  # noqa: E402
-from hybrid.arena import evaluate, register_all  # noqa: E402
-from hybrid.baselines import k_text, tune_safety, two_level_grid  # noqa: E402
-from hybrid.training import train_hybrid  # noqa: E402
-from scenarios.evaluate import train_seed  # noqa: E402
-from scenarios.kpis import estimate  # noqa: E402
-from scenarios.paths import SamplePaths  # noqa: E402
-from scenarios.policies import build_policy  # noqa: E402
-from scenarios.progress import messages  # noqa: E402
-from scenarios.spec import load  # noqa: E402
+import rl
+from hybrid.arena import evaluate, register_all
+from hybrid.baselines import k_text, tune_safety, two_level_grid
+from hybrid.training import train_hybrid
+from scenarios.evaluate import train_seed
+from scenarios.kpis import estimate
+from scenarios.paths import SamplePaths
+from scenarios.policies import build_policy
+from scenarios.progress import messages
+from scenarios.spec import load
 
 TEST_SEED = 777
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.parser(__doc__, quick="6 test paths, 64 hybrid and 2048 RL steps: a smoke run",
+                           record=False)
     parser.add_argument("--scenario", default="seasonal-grocery")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--paths", type=int, default=30, help="test paths")
@@ -57,7 +55,6 @@ def main() -> None:
                         help="largest safety move of the hybrid agent, in periods of mean demand")
     parser.add_argument("--rl-timesteps", type=int, default=30_000)
     parser.add_argument("--bound", action="store_true", help="hindsight bound on the test paths")
-    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default="runs/bench-hybrid")
     parser.add_argument("--rl-agent", action="append", default=[],
                         help="a saved RL agent to include instead of training one (repeatable)")
