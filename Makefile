@@ -33,8 +33,8 @@ lint: $(STAMP)
 # `make bench` runs every benchmark CI does not run, one at a time (they time things), each
 # writing bench/results/NAME.json (machine, date, commit, command, rows) and its printed output to
 # bench/results/NAME.txt; then the peer benchmarks when .venv-peers is there or can be built; then
-# bench/render.py rewrites the marked tables of BENCHMARKS.md from the JSON files. `make -k bench`
-# goes on past a failed benchmark. Hand-run experiments (bench/hybrid_layer.py, the 1M-step RL agents)
+# bench/render.py rewrites the marked tables of BENCHMARKS.md (and the summary at its top) from the
+# JSON files. `make -k bench` goes on past a failed benchmark. Hand-run experiments (bench/hybrid_layer.py, the 1M-step RL agents)
 # stay out: their commands are in BENCHMARKS.md. About 45 min on the 2-core VM (2026-11-26: 32 min
 # before the Zipkin RL and SAA layers, which add ~13 min).
 BENCHES := simulator known_optima zipkin static milp rl_env rl_settings rl-known-optima \

@@ -13,8 +13,8 @@ script (``tests/bench/test_common.py`` checks).
 
 The rest is what the scripts used to repeat: an argument parser with ``--record`` (and
 ``--quick``, ``--json`` where the script has them), and the record helpers of
-:mod:`bench.record`. Stdlib only at import, so the peer benchmarks can import it under
-``.venv-peers`` too.
+:mod:`bench.record`. It imports only the stdlib and numpy (through :mod:`bench.record`), so
+the peer benchmarks can import it under ``.venv-peers`` too, where the project cannot run.
 """
 
 from __future__ import annotations
