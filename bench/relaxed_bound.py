@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import common  # bench/common.py: this checkout first on sys.path (why: there)
 
@@ -34,13 +33,13 @@ TEST_SEED = 777  # the test paths of bench/hybrid_layer.py
 
 
 def main() -> None:
-    parser = common.parser(__doc__, record=False)
+    parser = common.parser(__doc__)
     parser.add_argument("--scenario", default="seasonal-grocery")
     parser.add_argument("--paths", type=int, default=20, help="test paths for the hindsight bound (0: skip)")
     parser.add_argument("--policy", default="rolling-horizon-ss:horizon=6,k=0,0.25,0.25,mip_gap=0.05",
                         help="a policy costed on the same paths, over all periods")
-    parser.add_argument("--record", help="write the results as JSON here")
     args = parser.parse_args()
+    facts = common.machine_facts()
     spec = builtin.get(args.scenario)
     started = time.perf_counter()
     periods = SamplePaths.draw(spec, 1, seed=0).n_periods
@@ -76,8 +75,7 @@ def main() -> None:
         print(f"relaxed bound / hindsight bound - 1 = {lb / hb.mean() - 1:+.1%}; "
               f"policy / relaxed bound - 1 = {cost.mean() / lb - 1:+.1%}")
     result["seconds"] = time.perf_counter() - started
-    if args.record:
-        Path(args.record).write_text(json.dumps(result, indent=1))
+    common.write_record(args.record, "relaxed_bound", result, started=facts)
     keys = ("bound_per_period", "relaxed_over_hindsight", "policy_over_relaxed")
     print(json.dumps({k: result[k] for k in keys if k in result}))
 

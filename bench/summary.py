@@ -60,6 +60,7 @@ def _range(gaps: list[float]) -> str:
 
 
 def _data(records: Records, name: str) -> dict[str, Any]:
+    """A record's results: under ``"data"`` (``bench.record``), or the record itself (older records)."""
     return records[name].get("data", records[name])
 
 
@@ -211,7 +212,7 @@ def _hybrid(r: Records) -> Measure:
 
 
 def _relaxed(r: Records) -> Measure:
-    d = r["relaxed-bound-seasonal-grocery"]
+    d = _data(r, "relaxed-bound-seasonal-grocery")
     if "relaxed_over_hindsight" not in d:
         return f"{d['bound_per_period']:.2f} per week (no hindsight bound in the record)", None
     return (f"{d['bound_per_period']:.2f} per week, {_pct(d['relaxed_over_hindsight'])} over the hindsight "

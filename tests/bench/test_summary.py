@@ -85,3 +85,11 @@ def test_a_skipped_peer_says_why() -> None:
     lines = summary.summary({"peers_orgym": record})
     assert _row(lines, "simulator vs OR-Gym, 1024 paths")[1:4] == [
         "OR-Gym rows skipped (.venv-peers/bin/python is absent)", ">= 100x", "-"]
+
+
+def test_the_relaxed_bound_reads_old_and_new_records() -> None:
+    result = {"bound_per_period": 218.16, "relaxed_over_hindsight": 0.248}
+    for record in (result, {"name": "relaxed_bound", "machine": MACHINE, "data": result}):
+        lines = summary.summary({"relaxed-bound-seasonal-grocery": record})
+        row = _row(lines, "seasonal-grocery: lower bound on any policy (relaxed DP, run by hand)")
+        assert row[1].startswith("218.16 per week, +24.80% over the hindsight bound")
