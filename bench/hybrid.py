@@ -25,14 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 import rl  # noqa: E402
-from hybrid.arena import evaluate, register_all  # noqa: E402
 from hybrid.baselines import k_text, tune_safety, two_level_grid  # noqa: E402
 from hybrid.training import train_hybrid  # noqa: E402
-from scenarios.evaluate import train_seed  # noqa: E402
+from milp import hindsight_bound  # noqa: E402
+from scenarios.evaluate import evaluate_policies, train_seed  # noqa: E402
 from scenarios.kpis import estimate  # noqa: E402
 from scenarios.paths import SamplePaths  # noqa: E402
-from scenarios.policies import build_policy  # noqa: E402
 from scenarios.progress import messages  # noqa: E402
+from scenarios.registry import build_policy  # noqa: E402
 from scenarios.spec import load  # noqa: E402
 
 TEST_SEED = 777
@@ -66,7 +66,6 @@ def main() -> None:
     if args.quick:
         args.paths, args.hybrid_timesteps, args.rl_timesteps = 6, 64, 2048
     seeds = [int(s) for s in args.seeds.split(",")]
-    register_all()
     spec = load(args.scenario)
     started = time.perf_counter()
     train = SamplePaths.draw(spec, 200, None, seed=train_seed(TEST_SEED))
@@ -114,7 +113,8 @@ def main() -> None:
         agents.append(text)
     texts = [*hybrids, planner, "sS", "base-stock", *agents]
     say(f"arena: {len(texts)} policies on {args.paths} test paths (seed {TEST_SEED})")
-    results = evaluate(spec, [policies[t] for t in texts], paths=args.paths, seed=TEST_SEED, bound=args.bound)
+    results = evaluate_policies(spec, [policies[t] for t in texts], paths=args.paths, seed=TEST_SEED,
+                                bound=hindsight_bound if args.bound else None).results
     costs = {t: r.run.total_cost[:, r.run.warmup:].mean(axis=1) for t, r in zip(texts, results, strict=True)}
     rows = []
     for t, r in zip(texts, results, strict=True):

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.record import add_record_option, machine_facts, write_record  # noqa: E402
-from scenarios import builtin, evaluate  # noqa: E402
+from scenarios import builtin, evaluate_policies  # noqa: E402
 
 
 def main() -> None:
@@ -39,7 +39,8 @@ def main() -> None:
         families = ["base-stock", "sS", "sQ", "capped-base-stock"] + (
             ["echelon-base-stock"] if spec.is_tree else [])
         started = time.perf_counter()
-        results = evaluate(spec, families, paths=args.paths, seed=args.seed, train_paths=args.train_paths)
+        results = evaluate_policies(spec, families, paths=args.paths, seed=args.seed,
+                                    train_paths=args.train_paths).results
         rows = []
         for r in results:
             cost = r.kpis["cost_per_period"]

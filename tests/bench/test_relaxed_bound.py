@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from scenarios.paths import SamplePaths
-from scenarios.policies import build_policy
 from scenarios.processes import DemandProcess, LeadTime, Promotion
+from scenarios.registry import build_policy
 from scenarios.simulator import simulate
 from scenarios.spec import EXTERNAL, SKU, Arc, Demand, Node, Spec
 
