@@ -169,7 +169,8 @@ def evaluate_policies(scenario: str | Spec, policies: Sequence[str | Policy], *,
     :param paths: number of test paths (unless ``test`` is given).
     :param periods: periods measured (default ``spec.horizon``; unless ``test`` is given).
     :param seed: seed of the test paths; training paths come from ``train_seed(seed)``.
-    :param test: the test paths to use instead of drawing ``paths`` from ``seed``.
+    :param test: the test paths to use instead of drawing ``paths`` from ``seed`` (training
+        paths then come from ``train_seed(test.seed)``).
     :param train_paths: paths for tuning bare policy names (unless ``train`` is given).
     :param train_periods: periods per training path (default: the test paths' measured periods).
     :param train: the training paths to use instead of :func:`training_paths`.
@@ -200,7 +201,7 @@ def evaluate_policies(scenario: str | Spec, policies: Sequence[str | Policy], *,
         if not drawn:
             if progress:
                 progress(f"drawing {train_paths} training paths", 0, None)
-            drawn.append(training_paths(spec, train_paths, train_periods or measured, seed))
+            drawn.append(training_paths(spec, train_paths, train_periods or measured, test.seed))
         return drawn[0]
 
     network = Network(spec)
