@@ -138,6 +138,17 @@ def test_policy_help_lists_every_family(command: str) -> None:
     assert "{families}" not in words
 
 
+@pytest.mark.parametrize("command", ["simulate", "evaluate"])
+def test_policy_help_imports_no_heavy_package(command: str) -> None:
+    """The list comes from the registry's table alone: no numpy, scipy or layer behind a --help."""
+    code = ("import sys, cli\n"
+            f"try:\n    cli.app([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = ('numpy', 'scipy', 'milp', 'rl', 'hybrid', 'torch', 'pyomo')\n"
+            "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert "rolling-horizon-ss" in proc.stdout and proc.stderr.strip().splitlines()[-1] == "[]", proc.stderr
+
+
 def test_every_family_resolves_to_a_factory() -> None:
     for name in FAMILIES:
         assert callable(factory(name)), name
