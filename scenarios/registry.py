@@ -65,7 +65,7 @@ class Family:
 
 _CLASSICAL = "scenarios.policies:classical_factory"  # takes the family name (see factory())
 
-#: Every family, in the order help texts list them.
+#: Every family, in the order help texts list them (the classical classes: ``scenarios.policies.FAMILIES``).
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("base-stock", _CLASSICAL, "base-stock[:S=...]", "tuned"),
     Family("echelon-base-stock", _CLASSICAL, "echelon-base-stock[:S=...]", "tuned"),
