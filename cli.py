@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 try:  # typer >= 0.26 parses options with its own copy of click
     from typer._click import exceptions as _click_errors
@@ -232,11 +232,31 @@ def scenarios_show(name: Annotated[str, typer.Argument(help="Built-in name or TO
         sys.stdout.write(dumps(load(name)))
 
 
-@app.command()
+_FAMILIES = "{families}"  # filled in from scenarios.registry when the help is shown (_PolicyHelp)
+
+
+class _PolicyHelp(TyperCommand):
+    """A command whose ``--policy`` help lists every policy family of :mod:`scenarios.registry`.
+
+    The list is made when the help is shown, so ``echelon --help`` and every
+    command that does not show it import nothing from the library.
+    """
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        from scenarios.registry import policy_help
+
+        for param in self.params:
+            if param.name == "policy" and param.help:
+                param.help = param.help.replace(_FAMILIES, policy_help())
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=_PolicyHelp)
 def simulate(
     scenario: ScenarioOpt,
-    policy: Annotated[str, typer.Option("--policy", "-p", help="Policy: NAME (tuned) or "
-                                        "NAME:key=v1,v2,... with one value per node.")],
+    policy: Annotated[str, typer.Option("--policy", "-p", help="Policy: NAME (tuned or solved on "
+                                        "separate training paths) or NAME:key=v1,v2,... (one value per "
+                                        f"node where a key takes one per node). {_FAMILIES}")],
     paths: PathsOpt = 100,
     periods: PeriodsOpt = None,
     seed: SeedOpt = 0,
@@ -245,10 +265,9 @@ def simulate(
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate one policy and show one sample path period by period, with the KPIs over all paths."""
-    with _user_errors():
+    with _user_errors(), _stdout_to_stderr(as_json):
         from scenarios.errors import SpecError
-        from scenarios.evaluate import evaluate
-        from scenarios.simulator import simulate as run_sim
+        from scenarios.evaluate import evaluate_policies
         from scenarios.spec import load
 
         _check_positive("paths", paths)
@@ -258,23 +277,20 @@ def simulate(
         if show < 0:
             raise SpecError("--show", f"must be >= 0, got {show}")
         spec = load(scenario)
-        with _progress(as_json) as progress:
-            result = evaluate(spec, [policy], paths=paths, periods=periods, seed=seed, progress=progress)[0]
-        from scenarios.paths import SamplePaths
-        from scenarios.policies import make_policy
-
-        sample = SamplePaths.draw(spec, paths, periods, seed=seed).subset(slice(path, path + 1))
-        run = run_sim(spec, sample, make_policy(spec, result.family, result.params), record=True)
+        with _progress(as_json) as progress:  # recorded: the trace shown is the evaluated run's own
+            (result,) = evaluate_policies(spec, [policy], paths=paths, periods=periods, seed=seed,
+                                          record=True, progress=progress).results
+        run = result.run
         rows = []
-        for t in range(sample.warmup, sample.n_periods):
+        for t in range(run.warmup, run.total_cost.shape[1]):
             rows.append({
-                "period": t - sample.warmup,
-                "stock": run.trace["stock"][0, t + 1].sum(-1).tolist(),
-                "orders": run.trace["orders"][0, t].sum(-1).tolist(),
-                "demand": float(run.flows["demand"][0, t]),
-                "backlog": float(run.flows["backlog"][0, t]),
-                "lost": float(run.flows["lost"][0, t]),
-                "cost": float(run.total_cost[0, t]),
+                "period": t - run.warmup,
+                "stock": run.trace["stock"][path, t + 1].sum(-1).tolist(),
+                "orders": run.trace["orders"][path, t].sum(-1).tolist(),
+                "demand": float(run.flows["demand"][path, t]),
+                "backlog": float(run.flows["backlog"][path, t]),
+                "lost": float(run.flows["lost"][path, t]),
+                "cost": float(run.total_cost[path, t]),
             })
     if as_json:
         _print_json({"scenario": spec.name, "policy": result.to_dict(spec.known_optimum),
@@ -418,14 +434,13 @@ def _kpi_table(spec: Any, results: list[Any], paths: int, console: Any) -> None:
         console.print(f"known optimum: {optimum:g} per period ({spec.name})", style="dim", markup=False)
 
 
-@app.command()
-def evaluate(
+@app.command("evaluate", cls=_PolicyHelp)
+def compare(
     scenario: ScenarioOpt,
     policy: Annotated[list[str], typer.Option("--policy", "-p", help="Policy, repeatable: NAME "
-                                              "(tuned on separate training paths) or "
-                                              "NAME:key=v1,v2,... with one value per node. Names: "
-                                              "base-stock, echelon-base-stock, sS, sQ, "
-                                              "capped-base-stock, rolling-horizon, rl:path=DIR.")],
+                                              "(tuned or solved on separate training paths) or "
+                                              "NAME:key=v1,v2,... (one value per node where a key "
+                                              f"takes one per node). {_FAMILIES}")],
     paths: PathsOpt = 1000,
     periods: PeriodsOpt = None,
     seed: SeedOpt = 0,
@@ -438,16 +453,20 @@ def evaluate(
 ) -> None:
     """Compare policies on the same sample paths: KPIs with 95% CIs, paired differences and win rates."""
     with _user_errors(), _stdout_to_stderr(as_json):
-        from hybrid.arena import evaluate as run_arena
+        from scenarios.evaluate import evaluate_policies
         from scenarios.spec import load
 
         _check_positive("paths", paths)
         _check_positive("periods", periods)
         _check_positive("train-paths", train_paths)
         spec = load(scenario)
+        lower_bound = None
+        if bound:
+            from milp import hindsight_bound as lower_bound
         with _progress(as_json) as progress:
-            results = run_arena(spec, policy, paths=paths, periods=periods, seed=seed,
-                                train_paths=train_paths, reference=reference, bound=bound, progress=progress)
+            results = evaluate_policies(spec, policy, paths=paths, periods=periods, seed=seed,
+                                        train_paths=train_paths, reference=reference, bound=lower_bound,
+                                        progress=progress).results
     measured = results[0].run.total_cost.shape[1] - results[0].run.warmup
     if as_json:
         _print_json({"scenario": spec.name, "paths": paths, "periods": measured,
@@ -507,13 +526,11 @@ def batch(
             from rich import progress as rp
             from rich.text import Text
 
-            from hybrid.arena import register_all
             from hybrid.batch import check_options, run_batch
             from hybrid.batchfile import load_batch
             from hybrid.store import Store
 
             check_options(backend, workers, address, export)
-            register_all()
             plan = load_batch(file)  # the whole file is checked before anything runs
             try:
                 store = Store(db)
@@ -684,8 +701,8 @@ def tune(
     """Train an RL or hybrid agent, then compare it with its anchor and tuned baselines on fresh paths."""
     with _user_errors(), _stdout_to_stderr(as_json):
         import rl
-        from hybrid.arena import evaluate as run_arena
         from scenarios.errors import SpecError
+        from scenarios.evaluate import evaluate_policies
         from scenarios.spec import load
 
         if env not in ("tune", "direct", "hybrid-mpc", "hybrid-anchor"):
@@ -722,8 +739,8 @@ def tune(
             agent_text = f"rl:path={out}"
         anchor.name = f"anchor ({anchor.name})"
         with _progress(as_json) as progress:
-            results = run_arena(spec, [agent_text, anchor, *families], paths=paths, seed=eval_seed,
-                                progress=progress)
+            results = evaluate_policies(spec, [agent_text, anchor, *families], paths=paths, seed=eval_seed,
+                                        progress=progress).results
     if as_json:
         _print_json({"scenario": spec.name, "env": env, "model_path": str(model_path), "timesteps": steps,
                      "train_time_s": train_time, "paths": paths, "seed": eval_seed,
@@ -809,6 +826,7 @@ def solve(
         from scenarios.kpis import estimate, kpis
         from scenarios.paths import SamplePaths
         from scenarios.policies import make_policy
+        from scenarios.policy import solve_stats
         from scenarios.simulator import simulate
         from scenarios.spec import load
 
@@ -835,9 +853,9 @@ def solve(
             policy = RollingHorizonPolicy(spec, horizon=horizon, safety=safety, time_limit=time_limit,
                                           mip_gap=gap)
             k = kpis(simulate(spec, test, policy, progress=progress))
-            times = [s.seconds for s in policy.stats]
-            statuses = sorted({s.status for s in policy.stats})
-            gaps = [s.gap for s in policy.stats if s.gap is not None]
+            times = [s.seconds for s in solve_stats(policy)]
+            statuses = sorted({s.status for s in solve_stats(policy)})
+            gaps = [s.gap for s in solve_stats(policy) if s.gap is not None]
             out.update(status=statuses[0] if len(statuses) == 1 else ",".join(statuses),
                        cost_per_period=k["cost_per_period"].to_dict(), fill_rate=k["fill_rate"].to_dict(),
                        solves=len(times),

@@ -22,14 +22,14 @@ import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
 
 import rl
-from hybrid.arena import evaluate, register_all
 from hybrid.baselines import k_text, tune_safety, two_level_grid
 from hybrid.training import train_hybrid
-from scenarios.evaluate import train_seed
+from milp import hindsight_bound
+from scenarios.evaluate import evaluate_policies, train_seed
 from scenarios.kpis import estimate
 from scenarios.paths import SamplePaths
-from scenarios.policies import build_policy
 from scenarios.progress import messages
+from scenarios.registry import build_policy
 from scenarios.spec import load
 
 TEST_SEED = 777
@@ -63,7 +63,6 @@ def main() -> None:
     if args.quick:
         args.paths, args.hybrid_timesteps, args.rl_timesteps = 6, 64, 2048
     seeds = [int(s) for s in args.seeds.split(",")]
-    register_all()
     spec = load(args.scenario)
     started = time.perf_counter()
     train = SamplePaths.draw(spec, 200, None, seed=train_seed(TEST_SEED))
@@ -111,7 +110,8 @@ def main() -> None:
         agents.append(text)
     texts = [*hybrids, planner, "sS", "base-stock", *agents]
     say(f"arena: {len(texts)} policies on {args.paths} test paths (seed {TEST_SEED})")
-    results = evaluate(spec, [policies[t] for t in texts], paths=args.paths, seed=TEST_SEED, bound=args.bound)
+    results = evaluate_policies(spec, [policies[t] for t in texts], paths=args.paths, seed=TEST_SEED,
+                                bound=hindsight_bound if args.bound else None).results
     costs = {t: r.run.total_cost[:, r.run.warmup:].mean(axis=1) for t, r in zip(texts, results, strict=True)}
     rows = []
     for t, r in zip(texts, results, strict=True):

@@ -14,7 +14,7 @@ import time
 
 import common  # bench/common.py: this checkout first on sys.path (why: there)
 
-from scenarios import builtin, evaluate
+from scenarios import builtin, evaluate_policies
 
 
 def main() -> None:
@@ -34,7 +34,8 @@ def main() -> None:
         families = ["base-stock", "sS", "sQ", "capped-base-stock"] + (
             ["echelon-base-stock"] if spec.is_tree else [])
         started = time.perf_counter()
-        results = evaluate(spec, families, paths=args.paths, seed=args.seed, train_paths=args.train_paths)
+        results = evaluate_policies(spec, families, paths=args.paths, seed=args.seed,
+                                    train_paths=args.train_paths).results
         rows = []
         for r in results:
             cost = r.kpis["cost_per_period"]

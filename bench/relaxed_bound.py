@@ -54,13 +54,11 @@ def main() -> None:
           f"{result['bound_per_period']:.2f} per period over {periods} periods "
           f"({time.perf_counter() - started:.0f} s)")
     if args.paths:
-        from hybrid.arena import register_all
         from milp import hindsight_bound
         from scenarios.kpis import estimate
-        from scenarios.policies import build_policy
+        from scenarios.registry import build_policy
         from scenarios.simulator import simulate
 
-        register_all()
         paths = SamplePaths.draw(spec, args.paths, seed=TEST_SEED)
         hb = hindsight_bound(spec, paths)
         run = simulate(spec, paths, build_policy(spec, args.policy, lambda: None), kpi_flows=False)

@@ -9,12 +9,12 @@
 
 For every training seed and environment kind the bench trains an agent with
 :func:`rl.training.train` (one run at a time, one torch thread), then runs
-:func:`scenarios.evaluate.evaluate` once on ``--paths`` fresh test paths drawn
+:func:`scenarios.evaluate.evaluate_policies` once on ``--paths`` fresh test paths drawn
 with ``--test-seed`` (never a training seed: training episodes come from the
 environments' own generators seeded ``seed + i``, the anchor and the held-out
 evaluation paths from seeds derived from ``seed``). On those same paths it
 runs every agent, each agent's anchor (the tuned static policy a zero action
-reproduces) and the classical families tuned by ``evaluate`` on
+reproduces) and the classical families tuned by ``evaluate_policies`` on
 ``--train-paths`` separate training paths (``sS``, ``base-stock``, and
 ``capped-base-stock`` wherever sales are lost).
 
@@ -46,7 +46,7 @@ import numpy as np
 from rl.anchor import Anchor
 from rl.policy import load as load_agent
 from rl.training import TrainConfig, train
-from scenarios.evaluate import evaluate
+from scenarios.evaluate import evaluate_policies
 from scenarios.kpis import estimate, paired_difference
 from scenarios.spec import load
 
@@ -187,7 +187,8 @@ def run(args: argparse.Namespace, log) -> dict[str, Any]:
 
     log(f"evaluating {len(policies)} policies on {args.paths} fresh paths, seed {args.test_seed}")
     t0 = time.perf_counter()
-    results = evaluate(spec, policies, paths=args.paths, seed=args.test_seed, train_paths=args.train_paths)
+    results = evaluate_policies(spec, policies, paths=args.paths, seed=args.test_seed,
+                                train_paths=args.train_paths).results
     eval_time = time.perf_counter() - t0
     reference = results[labels.index("sS (tuned)")]
     classical = [r for label, r in zip(labels, results, strict=True) if label.endswith("(tuned)")]

@@ -7,7 +7,7 @@ For each built-in setting (``rl-divergent-1w3r``, ``-ns``, ``rl-divergent-1w2r``
 ``-ns``) every classical family is tuned on ``--train-paths`` training paths and
 evaluated on the same ``--paths`` test paths (seed ``--seed``), as
 ``echelon evaluate -s SCENARIO -p base-stock -p echelon-base-stock -p sS -p sQ
--p capped-base-stock --json`` does (the same library call, ``hybrid.arena.evaluate``);
+-p capped-base-stock --json`` does (the same library call, ``scenarios.evaluate_policies``);
 differences are paired against base-stock. These are the baselines a re-run of
 the published RL claims has to beat.
 """
@@ -18,7 +18,7 @@ import time
 
 import common  # bench/common.py: this checkout first on sys.path (why: there)
 
-from hybrid.arena import evaluate
+from scenarios.evaluate import evaluate_policies
 from scenarios.spec import load
 
 SCENARIOS = ("rl-divergent-1w3r", "rl-divergent-1w3r-ns", "rl-divergent-1w2r", "rl-divergent-1w2r-ns")
@@ -29,7 +29,7 @@ def run_scenario(name: str, paths: int, train_paths: int, seed: int) -> dict:
     """Tune and evaluate every family on one setting; the rows ``echelon evaluate --json`` prints."""
     spec = load(name)
     started = time.perf_counter()
-    results = evaluate(spec, list(FAMILIES), paths=paths, seed=seed, train_paths=train_paths)
+    results = evaluate_policies(spec, list(FAMILIES), paths=paths, seed=seed, train_paths=train_paths).results
     return {"scenario": name, "description": spec.description, "paths": paths, "train_paths": train_paths,
             "seed": seed, "periods": spec.horizon, "warmup": spec.warmup,
             "seconds": time.perf_counter() - started,

@@ -140,8 +140,7 @@ def tuned(lead_time: int, penalty: float, paths: int, train_paths: int, seed: in
     :return: the classical rows, and the extra layers by name (``"saa"``, ``"rl"``), each with its
         cost on the same test paths and its paired difference against the cheapest classical row.
     """
-    from scenarios import evaluate
-    from scenarios.evaluate import train_seed
+    from scenarios.evaluate import evaluate_policies, train_seed
     from scenarios.kpis import paired_difference
     from scenarios.paths import SamplePaths
     from scenarios.policies import CappedBaseStock
@@ -159,8 +158,8 @@ def tuned(lead_time: int, penalty: float, paths: int, train_paths: int, seed: in
     if rl is not None:
         extra["rl"] = rl_layer(spec, rl["timesteps"], rl["seed"], Path(rl["out"]))
     policies = [*FAMILIES, grid, *(policy for policy, _ in extra.values())]
-    results = evaluate(spec, policies, paths=paths, seed=seed, train_paths=train_paths,
-                       train_periods=TRAIN_PERIODS)
+    results = evaluate_policies(spec, policies, paths=paths, seed=seed, train_paths=train_paths,
+                                train_periods=TRAIN_PERIODS).results
     classical, layered = results[:len(FAMILIES) + 1], results[len(FAMILIES) + 1:]
     rows = []
     for res in classical:

@@ -1,11 +1,10 @@
-"""The hybrid layer: the arena, hybrid policies (MILP + RL), batch runs, the results store and reports.
+"""The hybrid layer: hybrid policies (MILP + RL), batch runs, the results store and reports.
 
-``hybrid.evaluate`` (:func:`hybrid.arena.evaluate`) runs any policies on the
-same sample paths; ``hybrid.training.train_hybrid`` trains the hybrid agents;
+``hybrid.training.train_hybrid`` trains the hybrid agents; ``hybrid.policies``
+and ``hybrid.baselines`` build the families ``hybrid-mpc``, ``hybrid-anchor``
+and ``rolling-horizon-ss`` (named in :mod:`scenarios.registry`);
 ``hybrid.batch`` runs many scenarios into DuckDB; ``hybrid.report`` writes the
-HTML page.
+HTML page. Policies of every layer are compared by
+:func:`scenarios.evaluate_policies` (pass ``bound=milp.hindsight_bound`` for the
+gap to the hindsight bound).
 """
-
-from hybrid.arena import evaluate
-
-__all__ = ["evaluate"]

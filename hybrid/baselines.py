@@ -21,12 +21,11 @@ import numpy as np
 from scenarios.errors import SpecError
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
-from scenarios.policies import register_policy
 from scenarios.progress import Progress, current, part
 from scenarios.simulator import simulate
 from scenarios.spec import Spec
 
-__all__ = ["SafetyResult", "tune_safety", "two_level_grid", "k_text"]
+__all__ = ["SafetyResult", "k_text", "rolling_ss_from_params", "tune_safety", "two_level_grid"]
 
 #: Safety stock in periods of mean demand tried by default.
 GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
@@ -146,7 +145,8 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
     return SafetyResult(best, per_node(best)[:, None] * rate, costs)
 
 
-def _rolling_ss(spec: Spec, params: dict[str, list[float | str]] | None, train: Callable[[], Any]) -> Any:
+def rolling_ss_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
+                           train: Callable[[], Any]) -> Any:
     """Policy factory for ``rolling-horizon-ss[:horizon=H][,k=K][,paths=P]``.
 
     ``k`` is one value for every node or one per node. Without ``k`` the
@@ -186,5 +186,3 @@ def _rolling_ss(spec: Spec, params: dict[str, list[float | str]] | None, train: 
     policy.safety_k, policy.safety_note = k, note
     return policy
 
-
-register_policy("rolling-horizon-ss", _rolling_ss)

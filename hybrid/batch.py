@@ -1,6 +1,6 @@
 """Batch runs: every (scenario, policy, seed) of a batch file, locally or on Ray, into DuckDB.
 
-A job is one call of :func:`scenarios.evaluate.evaluate` for one policy; its
+A job is one call of :func:`scenarios.evaluate.evaluate_policies` for one policy; its
 numbers depend only on its key (:func:`hybrid.store.run_key`): the test paths
 come from ``seed`` and a bare policy name is tuned on paths from
 ``train_seed(seed)``. So a job gives the same KPIs in any process, on either
@@ -146,7 +146,7 @@ def _trajectory(spec: Any, test: Any, policy: Any) -> dict[str, list[Any]]:
 
 def _curve(policy_text: str) -> list[dict[str, Any]]:
     """The learning curve of a trained agent (``rl``, ``hybrid-mpc``, ``hybrid-anchor``), else nothing."""
-    from scenarios.policies import parse_policy
+    from scenarios.registry import parse_policy
 
     name, params = parse_policy(policy_text)
     if name not in ("rl", "hybrid-mpc", "hybrid-anchor") or not params:
@@ -162,34 +162,18 @@ def _curve(policy_text: str) -> list[dict[str, Any]]:
 def run_job(job: Job) -> dict[str, Any]:
     """Run one job in this process: evaluate, replay path 0, read any learning curve.
 
-    Registers every layer's policy names here (:func:`hybrid.arena.register_all`),
-    as a fresh worker has none.
-
     :return: ``{"run": row, "trajectories": columns, "curves": rows}`` for
         :meth:`hybrid.store.Store.add` (plain Python values: cheap to pickle).
     """
     import milp
-    from hybrid.arena import register_all
-    from scenarios.evaluate import evaluate, train_seed
-    from scenarios.paths import SamplePaths
-    from scenarios.policies import build_policy
+    from scenarios.evaluate import evaluate_policies
 
-    register_all()
     started = time.perf_counter()
     spec = job.spec
-    train: list[SamplePaths] = []
-
-    def train_paths() -> SamplePaths:  # as evaluate() draws them for a policy text
-        if not train:
-            train.append(SamplePaths.draw(spec, 200, job.periods, seed=train_seed(job.seed)))
-        return train[0]
-
-    # Built here rather than by evaluate() so path 0 can be replayed with the same policy.
-    policy = build_policy(spec, job.policy, train_paths)
-    (result,) = evaluate(spec, [policy], paths=job.paths, periods=job.periods, seed=job.seed,
-                         bound=milp.hindsight_bound if job.bound else None)
-    test = SamplePaths.draw(spec, job.paths, job.periods, seed=job.seed)
-    return record(job.key, job.scenario, spec, job.policy, policy, result, test, job.seed,
+    evaluation = evaluate_policies(spec, [job.policy], paths=job.paths, periods=job.periods, seed=job.seed,
+                                   bound=milp.hindsight_bound if job.bound else None)
+    (result,) = evaluation.results
+    return record(job.key, job.scenario, spec, job.policy, result.policy, result, evaluation.test, job.seed,
                   time.perf_counter() - started)
 
 

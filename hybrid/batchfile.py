@@ -258,15 +258,15 @@ def _untrained() -> Any:
 def check_policy(spec: Spec, text: str) -> None:
     """Check a policy text on ``spec`` as evaluating it will, short of tuning or simulating.
 
-    Builds the policy with :func:`scenarios.policies.build_policy`, the call
-    :func:`scenarios.evaluate.evaluate` and a batch job make: unknown names,
+    Builds the policy with :func:`scenarios.registry.build_policy`, the call
+    :func:`scenarios.evaluate.evaluate_policies` makes: unknown names,
     bad values, a horizon too short for the network's lead times, a missing
     saved agent or one of the wrong kind all fail here. A bare name stops where
     it would start tuning on training paths (its tuning runs in the job).
 
     :raises SpecError: what building the policy raises.
     """
-    from scenarios.policies import build_policy
+    from scenarios.registry import build_policy
 
     try:
         build_policy(spec, text, _untrained)
@@ -295,8 +295,7 @@ def _policies(lines: _Lines, value: Any, scenarios: list[ScenarioEntry]) -> list
 def parse_batch(text: str, source: str = "<string>", root: str | Path = ".") -> Batch:
     """Check a batch file's text and expand its scenarios; nothing runs.
 
-    Policy names come from the registry: call :func:`hybrid.arena.register_all`
-    first so every layer's names are known.
+    Policy names come from :mod:`scenarios.registry`, which knows every layer's.
 
     :param text: the TOML text.
     :param source: the file name errors start with.

@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from scenarios.evaluate import PolicyResult
 from scenarios.progress import Progress
@@ -58,16 +57,13 @@ def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", path
     :param progress: told of each stage and of the long ones' steps (:mod:`scenarios.progress`).
     """
     import rl
-    from hybrid.arena import evaluate, register_all
     from hybrid.baselines import tune_safety
     from hybrid.batch import record
     from hybrid.report import write_report
     from hybrid.store import Store, run_key
     from hybrid.training import train_hybrid
-    from scenarios.evaluate import train_seed
+    from scenarios.evaluate import evaluate_policies, training_paths
     from scenarios.outputs import writable_dir
-    from scenarios.paths import SamplePaths
-    from scenarios.policies import build_policy
     from scenarios.spec import load
 
     def say(stage: str) -> None:
@@ -75,21 +71,9 @@ def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", path
             progress(stage, 0, None)
 
     started = time.perf_counter()
-    register_all()
     spec = load(scenario)
     out = writable_dir("out", out)  # before minutes of training, not after
-    train = SamplePaths.draw(spec, 200, periods, seed=train_seed(seed))
-
-    built: dict[str, float] = {}  # seconds to build (tune or load) each policy, part of its run time
-
-    def build(text: str) -> Any:
-        began = time.perf_counter()
-        policy = build_policy(spec, text, lambda: train)
-        built[text] = time.perf_counter() - began
-        return policy
-
-    say("tuning (s,S) and base-stock on 200 training paths")
-    classical = {text: build(text) for text in ("sS", "base-stock")}
+    train = training_paths(spec, 200, periods, seed)  # the arena's own, passed to it below
     say("tuning the planner's fixed safety stock on 8 training paths")
     safety = tune_safety(spec, train.subset(slice(0, 8)), horizon=horizon, grid=(0.0, 0.5, 1.0, 2.0),
                          progress=progress)
@@ -103,21 +87,19 @@ def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", path
                  base=safety.safety, horizon=horizon, train_horizon=horizon, epoch=13, progress_bar=False)
     texts = ["sS", "base-stock", planner_text, f"rl:path={agent.model_path.parent}",
              f"hybrid-mpc:path={out / 'hybrid-mpc'}"]
-    policies: dict[str, Any] = {**classical}
-    for text in texts[2:]:
-        policies[text] = build(text)
-    say(f"the arena: {len(texts)} policies on the same {paths} test paths")
-    results = evaluate(spec, [policies[t] for t in texts], paths=paths, periods=periods, seed=seed,
-                       progress=progress)
-    test = SamplePaths.draw(spec, paths, periods, seed=seed)
+    say(f"the arena: {len(texts)} policies on the same {paths} test paths ((s,S) and base-stock tuned on "
+        "200 training paths)")
+    evaluation = evaluate_policies(spec, texts, paths=paths, periods=periods, seed=seed, train=train,
+                                   progress=progress)
+    results = evaluation.results
     db = out / "results.duckdb"
     say(f"writing {db}")
     db.unlink(missing_ok=True)  # this run's agents are new: older rows under the same keys would be stale
     with Store(db) as store:
         for text, result in zip(texts, results, strict=True):
             key = run_key(spec.hash, text, seed, paths, periods)
-            row = record(key, spec.name, spec, text, policies[text], result, test, seed,
-                         built[text] + result.seconds)  # as a batch job times it: build, then simulate
+            row = record(key, spec.name, spec, text, result.policy, result, evaluation.test, seed,
+                         result.seconds)  # as a batch job times it: build, then simulate
             store.add(**row)
     say("writing the report")
     report = write_report(db, out / "report.html", title=f"echelon demo · {spec.name}")

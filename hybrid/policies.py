@@ -1,8 +1,7 @@
 """The hybrid policies as policy texts: ``hybrid-mpc:path=DIR`` and ``hybrid-anchor:path=DIR``.
 
-Importing this module registers both names (see
-:func:`scenarios.policies.register_policy`), so ``echelon evaluate``,
-``echelon batch`` and :func:`hybrid.evaluate` accept them. Both need a saved
+:mod:`scenarios.registry` names both factories, so every command and
+:func:`scenarios.evaluate_policies` accept them. Both need a saved
 agent (``echelon tune --env hybrid-mpc`` / ``--env hybrid-anchor`` or
 :func:`hybrid.training.train_hybrid` write one); ``hybrid-mpc`` also takes
 ``horizon`` and ``mip_gap`` for the deployed planner.
@@ -13,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from scenarios.errors import SpecError
-from scenarios.policies import register_policy
 
-__all__: list[str] = []
+__all__ = ["hybrid_anchor_from_params", "hybrid_mpc_from_params"]
 
 
 def _options(name: str, params: dict[str, list[float | str]] | None, allowed: set[str]) -> dict[str, Any]:
@@ -31,7 +29,7 @@ def _options(name: str, params: dict[str, list[float | str]] | None, allowed: se
     return {k: v[0] for k, v in params.items()}
 
 
-def _hybrid_mpc(spec: Any, params: dict[str, list[float | str]] | None, train: Any) -> Any:
+def hybrid_mpc_from_params(spec: Any, params: dict[str, list[float | str]] | None, train: Any) -> Any:
     """Policy factory for ``hybrid-mpc:path=DIR[,horizon=H][,mip_gap=g]``."""
     from hybrid.mpc import load_mpc
 
@@ -42,7 +40,7 @@ def _hybrid_mpc(spec: Any, params: dict[str, list[float | str]] | None, train: A
     return load_mpc(path, **options)
 
 
-def _hybrid_anchor(spec: Any, params: dict[str, list[float | str]] | None, train: Any) -> Any:
+def hybrid_anchor_from_params(spec: Any, params: dict[str, list[float | str]] | None, train: Any) -> Any:
     """Policy factory for ``hybrid-anchor:path=DIR``: RL residuals on the MILP static levels."""
     from rl.policy import load
 
@@ -54,6 +52,3 @@ def _hybrid_anchor(spec: Any, params: dict[str, list[float | str]] | None, train
     policy.name = "hybrid-anchor"
     return policy
 
-
-register_policy("hybrid-mpc", _hybrid_mpc)
-register_policy("hybrid-anchor", _hybrid_anchor)

@@ -8,9 +8,10 @@
 >>> bool((hindsight_bound(spec, paths) <= run.total_cost.mean(axis=1) + 1e-6).all())
 True
 
-Importing ``milp`` registers ``rolling-horizon`` (``rolling-horizon:horizon=13,safety=...``)
-and ``milp-static`` (optimal static levels, solved on the training paths) as
-policy names for ``echelon evaluate``.
+:func:`rolling_from_params` and :func:`static_from_params` build the policy
+families ``rolling-horizon`` (``rolling-horizon:horizon=13,safety=...``) and
+``milp-static`` (optimal static levels, solved on the training paths); the
+registry (:mod:`scenarios.registry`) names them.
 """
 
 from milp.errors import InfeasibleWindow
@@ -20,13 +21,9 @@ from milp.pulp_model import solve_pulp
 from milp.rolling import RollingHorizonPolicy, rolling_from_params
 from milp.solve import Solver, SolveStats, binding_families, lp_bound
 from milp.static import StaticResult, optimise_static, static_from_params
-from scenarios.policies import register_policy
 
 __all__ = [
     "InfeasibleWindow", "RollingHorizonPolicy", "SolveStats", "Solver", "binding_families",
     "build_model", "hindsight_bound", "hindsight_model", "lp_bound", "rolling_from_params",
     "StaticResult", "optimise_static", "set_state", "solve_pulp", "static_from_params",
 ]
-
-register_policy("rolling-horizon", rolling_from_params)
-register_policy("milp-static", static_from_params)

@@ -6,9 +6,9 @@
 >>> obs.shape, env.action_space.shape
 ((12,), (2,))
 
-Names load lazily, so ``import rl`` does not import torch; importing ``rl``
-registers the policy name ``rl`` (``rl:path=DIR``) for
-:func:`scenarios.policies.build_policy` and ``echelon evaluate``.
+Names load lazily, so ``import rl`` does not import torch.
+:func:`rl_from_params` builds the policy family ``rl`` (``rl:path=DIR``) that
+:mod:`scenarios.registry` names.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from scenarios.errors import SpecError
-from scenarios.policies import register_policy
 
 if TYPE_CHECKING:
     from rl.actions import OrderMap, ResidualMap
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AgentPolicy", "Anchor", "BatchedDirectOrderEnv", "BatchedTuneEnv", "BatchedVecEnv", "DirectOrderEnv",
     "OrderMap", "ResidualMap", "TrainConfig", "TrainResult", "TuneEnv", "load", "make_anchor",
-    "train",
+    "rl_from_params", "train",
 ]
 
 _HOME = {
@@ -51,7 +50,7 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *__all__])
 
 
-def _rl_policy(spec: Any, params: dict[str, list[float | str]] | None, train: Any) -> Any:
+def rl_from_params(spec: Any, params: dict[str, list[float | str]] | None, train: Any) -> Any:
     """Policy factory for ``rl:path=DIR``: a saved agent (see :func:`rl.policy.load`)."""
     if not params or "path" not in params:
         raise SpecError("policy.path", "give the saved agent: rl:path=DIR (the directory rl.train wrote)")
@@ -64,5 +63,3 @@ def _rl_policy(spec: Any, params: dict[str, list[float | str]] | None, train: An
 
     return load(str(params["path"][0]))
 
-
-register_policy("rl", _rl_policy)

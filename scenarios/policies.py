@@ -31,7 +31,8 @@ import numpy as np
 
 from scenarios.errors import SpecError
 from scenarios.network import Network
-from scenarios.policy import Policy, to_arc_orders
+from scenarios.policy import Policy, PolicyDefaults, to_arc_orders
+from scenarios.registry import PolicyFactory, canonical
 
 if TYPE_CHECKING:
     from scenarios.paths import SamplePaths
@@ -39,10 +40,10 @@ if TYPE_CHECKING:
     from scenarios.spec import Spec
 
 __all__ = ["BaseStock", "CappedBaseStock", "EchelonBaseStock", "SS", "SQ", "FAMILIES", "ParametricPolicy",
-           "build_policy", "make_policy", "parse_policy", "policy_names", "register_policy"]
+           "classical_factory", "make_policy"]
 
 
-class ParametricPolicy(ABC):
+class ParametricPolicy(PolicyDefaults, ABC):
     """A policy family with named per-node parameters.
 
     :param by_period: parameters carry a leading period axis (period ``t``
@@ -69,9 +70,8 @@ class ParametricPolicy(ABC):
                 raise SpecError(f"policy.{k}", f"must be finite numbers, got {v.tolist()}")
         self._check()
         self._levels: dict[str, np.ndarray] = {}
-        self.tuning = None  # a TuneResult when the parameters were tuned
 
-    def _check(self) -> None:  # noqa: B027 - families without extra rules keep it
+    def _check(self) -> None:  # families without extra rules keep it (not abstract)
         """Family-specific parameter rules."""
 
     def __repr__(self) -> str:
@@ -217,79 +217,18 @@ class CappedBaseStock(ParametricPolicy):
 FAMILIES: dict[str, type[ParametricPolicy]] = {
     cls.name: cls for cls in (BaseStock, EchelonBaseStock, SS, SQ, CappedBaseStock)
 }
-_ALIASES = {"ss": "sS", "s-s": "sS", "sq": "sQ", "rq": "sQ", "r-q": "sQ", "s-q": "sQ"}
-
-#: Builds a policy from its parsed parameters (``None``: a bare name, tune or
-#: default it); ``train()`` draws the training paths on first use.
-PolicyFactory = Callable[["Spec", "dict[str, list[float | str]] | None", Callable[[], "SamplePaths"]], Policy]
-_REGISTRY: dict[str, PolicyFactory] = {}
-
-
-def register_policy(name: str, factory: PolicyFactory) -> None:
-    """Make ``name`` usable in policy texts (``echelon evaluate --policy name:...``).
-
-    The MILP, RL and hybrid layers register their policies here on import, so
-    ``scenarios`` never imports them.
-    """
-    _REGISTRY[name] = factory
-
-
-def policy_names() -> list[str]:
-    """Every policy name a policy text may use."""
-    return list(_REGISTRY)
-
-
-def _canonical(name: str) -> str:
-    key = name.strip()
-    key = _ALIASES.get(key.lower(), key)
-    if key not in _REGISTRY:
-        raise SpecError("policy", f"unknown policy {name!r}; known: {', '.join(_REGISTRY)}")
-    return key
-
-
-def parse_policy(text: str) -> tuple[str, dict[str, list[float | str]] | None]:
-    """Parse ``NAME`` or ``NAME:key=v1,v2,...;key2=...``.
-
-    Values are one per node, in the scenario's node order. Several parameters
-    are separated by ``;`` or by a new ``key=`` (``sS:s=3,4,S=8,9``). Numbers
-    are parsed as floats; other values (a model path) stay strings.
-
-    :return: ``(name, params)``; ``params`` is ``None`` for a bare name (tune it).
-    """
-    name, _, rest = text.partition(":")
-    family = _canonical(name)
-    if not rest.strip():
-        return family, None
-    params: dict[str, list[float | str]] = {}
-    key = None
-    for token in rest.replace(";", ",").split(","):
-        token = token.strip()
-        if not token:
-            continue
-        if "=" in token:
-            key, _, token = token.partition("=")
-            key = key.strip()
-            if key in params:
-                raise SpecError(f"policy.{key}", "given twice")
-            params[key] = []
-            if not token.strip():
-                raise SpecError(f"policy.{key}", "has no value")
-        if key is None:
-            raise SpecError("policy", f"expected key=values after ':' in {text!r}")
-        try:
-            params[key].append(float(token))
-        except ValueError:
-            params[key].append(token)
-    return family, params
 
 
 def make_policy(spec: Spec, family: str, params: dict[str, list[float] | np.ndarray]) -> ParametricPolicy:
     """Build a classical policy for ``spec``, checking parameter counts and the network shape.
 
-    :raises SpecError: wrong count of values, invalid values, or an echelon
-        policy on a non-tree network.
+    :raises SpecError: an unknown or non-classical family, a wrong count of values,
+        invalid values, or an echelon policy on a non-tree network.
     """
-    cls = FAMILIES[_canonical(family)]
+    name = canonical(family)
+    if name not in FAMILIES:
+        raise SpecError("policy", f"{name!r} is not a classical family; classical: {', '.join(FAMILIES)}")
+    cls = FAMILIES[name]
     if cls.needs_tree:
         spec.require_tree(cls.name)
     n = len(spec.nodes)
@@ -304,17 +243,13 @@ def make_policy(spec: Spec, family: str, params: dict[str, list[float] | np.ndar
     return cls(**params)
 
 
-def build_policy(spec: Spec, text: str, train: Callable[[], SamplePaths]) -> Policy:
-    """The policy a text names, for ``spec``; bare names are tuned on ``train()``.
+def classical_factory(family: str) -> PolicyFactory:
+    """The :data:`~scenarios.registry.PolicyFactory` of a classical family.
 
-    :raises SpecError: unknown name, bad values, or a network the policy cannot run on.
+    Given parameters build the policy (:func:`make_policy`); a bare name is
+    tuned on the training paths (:func:`scenarios.tuning.tune`).
     """
-    name, params = parse_policy(text)
-    return _REGISTRY[name](spec, params, train)
-
-
-def _classical(family: str) -> PolicyFactory:
-    def factory(spec: Spec, params: dict | None, train: Callable[[], SamplePaths]) -> Policy:
+    def build(spec: Spec, params: dict | None, train: Callable[[], SamplePaths]) -> Policy:
         if params is not None:
             return make_policy(spec, family, params)
         from scenarios.tuning import tune  # tuning builds on this module
@@ -326,8 +261,4 @@ def _classical(family: str) -> PolicyFactory:
         policy.tuning = result
         return policy
 
-    return factory
-
-
-for _name in FAMILIES:
-    register_policy(_name, _classical(_name))
+    return build

@@ -16,9 +16,9 @@ The CLI draws these as progress bars with an ETA on stderr; :func:`messages`
 turns them into one line per task for scripts that log text.
 
 Policy factories are called through the registry with a fixed signature
-(:func:`scenarios.policies.build_policy`); the ones that do long work (the
+(:func:`scenarios.registry.build_policy`); the ones that do long work (the
 planner's tuned safety stock) read the caller's progress with
-:func:`current`, which :func:`scenarios.evaluate.evaluate` sets while it
+:func:`current`, which :func:`scenarios.evaluate.evaluate_policies` sets while it
 builds a policy (:func:`reporting`).
 """
 

@@ -7,7 +7,7 @@ simulation over ``paths.tile(candidates)``; it moves to the best candidate or,
 when none improves, halves the steps. Because every candidate sees the same
 paths the comparison is exact for those paths, and the search is
 deterministic for a given seed. Report the tuned parameters on separate test
-paths (:func:`scenarios.evaluate.evaluate` does).
+paths (:func:`scenarios.evaluate.evaluate_policies` does).
 """
 
 from __future__ import annotations

@@ -85,18 +85,15 @@ def results_db(tmp_path_factory) -> Path:
     """A results database with one run, stored as `echelon batch` and the demo store them."""
     from hybrid.batch import record
     from hybrid.store import Store, run_key
-    from scenarios.evaluate import evaluate
-    from scenarios.paths import SamplePaths
-    from scenarios.policies import build_policy
+    from scenarios.evaluate import evaluate_policies
 
     spec = builtin.get("serial-3")
     db = tmp_path_factory.mktemp("db") / "results.duckdb"
-    result = evaluate(spec, [SERIAL], paths=3, periods=5, seed=0)[0]
-    test = SamplePaths.draw(spec, 3, 5, seed=0)
-    policy = build_policy(spec, SERIAL, lambda: test)
+    evaluation = evaluate_policies(spec, [SERIAL], paths=3, periods=5, seed=0)
+    (result,) = evaluation.results
     with Store(db) as store:
-        store.add(**record(run_key(spec.hash, SERIAL, 0, 3, 5), spec.name, spec, SERIAL, policy, result,
-                           test, 0, result.seconds))
+        store.add(**record(run_key(spec.hash, SERIAL, 0, 3, 5), spec.name, spec, SERIAL, result.policy,
+                           result, evaluation.test, 0, result.seconds))
     return db
 
 

@@ -14,7 +14,7 @@ import cli
 from hybrid.baselines import tune_safety
 from milp import RollingHorizonPolicy, hindsight_bound
 from scenarios import builtin
-from scenarios.evaluate import evaluate
+from scenarios.evaluate import evaluate_policies
 from scenarios.paths import SamplePaths
 from scenarios.simulator import simulate
 from scenarios.spec import dumps
@@ -84,11 +84,10 @@ def test_safety_tuning_is_one_task_over_every_candidate(small) -> None:
 
 
 def test_evaluate_reports_each_stage_and_a_factory_s_tuning(small) -> None:
-    import hybrid.baselines  # noqa: F401 - registers rolling-horizon-ss
 
     spec, _ = small
     progress = Recorder()
-    evaluate(spec, ["rolling-horizon-ss:horizon=3,paths=1"], paths=2, periods=4, train_paths=2,
+    evaluate_policies(spec, ["rolling-horizon-ss:horizon=3,paths=1"], paths=2, periods=4, train_paths=2,
              progress=progress, bound=hindsight_bound)
     tasks = list(dict.fromkeys(task for task, _, _ in progress.calls))
     assert tasks == ["preparing rolling-horizon-ss:horizon=3,paths=1", "drawing 2 training paths",

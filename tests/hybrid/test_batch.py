@@ -14,14 +14,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-import milp  # noqa: F401 - registers rolling-horizon for the batch files below
 from cli import app
 from hybrid.batch import run_batch, run_job
 from hybrid.batchfile import DEFAULT_RANGES, load_batch, parse_batch
 from hybrid.store import Store, run_key
 from scenarios import builtin
 from scenarios.errors import SpecError
-from scenarios.evaluate import evaluate
+from scenarios.evaluate import evaluate_policies
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"COLUMNS": "200"}
@@ -152,7 +151,8 @@ def test_a_job_is_evaluate_for_one_policy():
     batch = parse_batch(SMALL)
     job = next(j for j in batch.jobs() if j.scenario == "divergent-1w3r" and j.policy == "sS")
     out = run_job(job)
-    (direct,) = evaluate(job.spec, ["sS"], paths=job.paths, periods=job.periods, seed=job.seed)
+    (direct,) = evaluate_policies(job.spec, ["sS"], paths=job.paths, periods=job.periods,
+                                  seed=job.seed).results
     run = out["run"]
     assert run["key"] == job.key and run["policy"] == "sS"
     assert run["cost_mean"] == direct.kpis["cost_per_period"].mean

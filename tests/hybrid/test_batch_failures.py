@@ -52,12 +52,11 @@ policies = [
 
 
 def test_precheck_rejects_what_evaluate_rejects():
-    import milp  # noqa: F401 - registers rolling-horizon
     from scenarios import builtin
-    from scenarios.evaluate import evaluate
+    from scenarios.evaluate import evaluate_policies
 
     with pytest.raises(SpecError) as direct:
-        evaluate(builtin.get("serial-3"), ["rolling-horizon:horizon=2"], paths=2, periods=3)
+        evaluate_policies(builtin.get("serial-3"), ["rolling-horizon:horizon=2"], paths=2, periods=3)
     with pytest.raises(SpecError) as err:
         parse_batch(ISSUE, source="b.toml")
     message = str(err.value)
@@ -66,7 +65,6 @@ def test_precheck_rejects_what_evaluate_rejects():
 
 
 def test_precheck_does_not_tune():
-    import milp  # noqa: F401 - registers milp-static
 
     began = time.perf_counter()
     batch = parse_batch('scenarios = ["serial-3"]\npolicies = ["sS", "milp-static", "rolling-horizon"]\n')

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from hybrid import evaluate
 from hybrid.mpc import MPCSafetyTask
 from milp import RollingHorizonPolicy
 from rl.anchor import Anchor
 from scenarios.errors import SpecError
+from scenarios.evaluate import evaluate_policies
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
-from scenarios.policies import build_policy
+from scenarios.registry import build_policy
 from scenarios.simulator import simulate
 from scenarios.spec import load
 
@@ -73,20 +73,20 @@ def test_per_path_safety_needs_the_right_shape():
 
 def test_arena_reference_goes_first_and_win_rates_are_paired():
     good, bad = "echelon-base-stock:S=6.49,12.03,22.72", "base-stock:S=7,7,7"
-    results = evaluate("serial-3", [bad, good], paths=40, periods=30, reference=good)
+    results = evaluate_policies("serial-3", [bad, good], paths=40, periods=30, reference=good).results
     assert [r.label for r in results] == [good, bad]
     assert results[0].win_rate is None and results[1].difference.low > 0
     assert 0 <= results[1].win_rate < 0.5
     assert results[1].to_dict()["win_rate_vs_first"] == results[1].win_rate
     with pytest.raises(SpecError, match="reference"):
-        evaluate("serial-3", [good], paths=5, reference="sS")
+        evaluate_policies("serial-3", [good], paths=5, reference="sS")
 
 
 @pytest.mark.parametrize("text, field", [("hybrid-mpc", "policy.path"), ("hybrid-anchor", "policy.path"),
                                          ("hybrid-mpc:path=/nowhere", "policy.path")])
 def test_hybrid_policies_need_a_saved_agent(text, field):
     with pytest.raises(SpecError) as err:
-        evaluate("divergent-1w3r", [text], paths=2, periods=4)
+        evaluate_policies("divergent-1w3r", [text], paths=2, periods=4)
     assert err.value.field == field
 
 
@@ -96,8 +96,9 @@ def test_a_trained_hybrid_mpc_agent_runs_in_the_arena(tmp_path):
     result = train_hybrid("divergent-1w3r", "mpc", timesteps=16, n_envs=2, epoch=13, horizon=4,
                           train_horizon=4, base=1.0, anchor=ANCHOR, out=tmp_path / "mpc", progress_bar=False)
     assert result.timesteps >= 16 and result.curve
-    results = evaluate("divergent-1w3r", ["rolling-horizon:horizon=4,safety=1",
-                                          f"hybrid-mpc:path={tmp_path / 'mpc'}"], paths=3, periods=13)
+    results = evaluate_policies("divergent-1w3r", ["rolling-horizon:horizon=4,safety=1",
+                                                   f"hybrid-mpc:path={tmp_path / 'mpc'}"], paths=3,
+                                periods=13).results
     assert results[1].family == "hybrid-mpc"
     assert np.isfinite(results[1].kpis["cost_per_period"].mean)
 
@@ -129,14 +130,15 @@ def test_hybrid_anchor_moves_around_the_milp_levels(tmp_path):
     assert "milp.optimise_static" in result.anchor.source
     s, S = np.array(result.anchor.params["s"]), np.array(result.anchor.params["S"])
     np.testing.assert_allclose(s, S)  # base-stock levels read as (s, S) with s = S
-    (r,) = evaluate("serial-3", [f"hybrid-anchor:path={tmp_path / 'anchor'}"], paths=5, periods=20)
+    (r,) = evaluate_policies("serial-3", [f"hybrid-anchor:path={tmp_path / 'anchor'}"], paths=5,
+                             periods=20).results
     assert r.family == "hybrid-anchor"
     with pytest.raises(SpecError, match="not a hybrid-anchor agent"):
         from rl.training import train
 
         plain = train("serial-3", timesteps=64, n_envs=4, eval_every=0, eval_paths=5, anchor_paths=8,
                       out=str(tmp_path / "plain"), progress_bar=False)
-        evaluate("serial-3", [f"hybrid-anchor:path={plain.model_path.parent}"], paths=2, periods=4)
+        evaluate_policies("serial-3", [f"hybrid-anchor:path={plain.model_path.parent}"], paths=2, periods=4)
 
 
 def test_safety_grid_extends_past_its_top_when_the_best_is_there():

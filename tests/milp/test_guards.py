@@ -8,7 +8,7 @@ from milp import RollingHorizonPolicy, build_model, hindsight_bound, optimise_st
 from milp.model import lead_chain
 from scenarios import Network, SamplePaths, load, simulate
 from scenarios.errors import SpecError
-from scenarios.policies import build_policy
+from scenarios.registry import build_policy
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from rl.training import TrainConfig, train
 from rl.vec_env import BatchedVecEnv
 from scenarios import builtin
 from scenarios.errors import SpecError
-from scenarios.evaluate import evaluate
+from scenarios.evaluate import evaluate_policies
 from scenarios.paths import SamplePaths
-from scenarios.policies import build_policy, policy_names
+from scenarios.registry import build_policy, policy_names
 from scenarios.simulator import simulate
 
 
@@ -85,7 +85,8 @@ def test_rl_is_a_policy_name_for_evaluate(trained) -> None:
     spec = builtin.get("lost-sales-poisson")
     policy = build_policy(spec, f"rl:path={trained.model_path.parent}", lambda: None)
     assert isinstance(policy, rl.AgentPolicy)
-    results = evaluate(spec, ["sS:s=18;S=19", f"rl:path={trained.model_path.parent}"], paths=4, periods=30)
+    results = evaluate_policies(spec, ["sS:s=18;S=19", f"rl:path={trained.model_path.parent}"], paths=4,
+                                periods=30).results
     assert results[1].family == "rl" and results[1].difference is not None
     with pytest.raises(SpecError, match="policy.path"):
         build_policy(spec, "rl", lambda: None)

@@ -6,7 +6,8 @@ import pytest
 
 from scenarios import builtin
 from scenarios.errors import SpecError
-from scenarios.policies import FAMILIES, make_policy, parse_policy
+from scenarios.policies import FAMILIES, make_policy
+from scenarios.registry import parse_policy
 
 
 @pytest.fixture(scope="module")
