@@ -56,7 +56,18 @@ class Estimate:
         return {"mean": self.mean, "ci95": [self.low, self.high]}
 
     def __str__(self) -> str:
-        return f"{self.mean:.4g} ± {self.half_width:.2g}"
+        """``mean ± half-width``, both to the precision of the CI (two significant digits of its half-width).
+
+        >>> str(Estimate(-0.0005769, -0.0012269, 0.0000731, 0.003, 100))
+        '-0.00058 ± 0.00065'
+        >>> str(Estimate(1234.4, 1078.2, 1390.6, 780.0, 100))
+        '1234 ± 156'
+        """
+        hw = self.half_width
+        if not (np.isfinite(hw) and hw > 0 and np.isfinite(self.mean)):
+            return f"{self.mean:.4g} ± {hw:.2g}"
+        decimals = max(0, 1 - int(np.floor(np.log10(hw))))
+        return f"{self.mean:.{decimals}f} ± {hw:.{decimals}f}"
 
 
 def estimate(values: np.ndarray) -> Estimate:
