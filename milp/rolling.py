@@ -162,7 +162,7 @@ class RollingHorizonPolicy:
         self.network = network
         self.n_paths = n_paths
         self._safety = self._expand_safety(network)
-        self._window = self._build() if self.persistent else None
+        self._planning = self._build() if self.persistent else None
         self._seen = np.zeros((n_paths, 0, network.n_demands))
         self._plans: list[np.ndarray | None] = [None] * n_paths
         self.stats = []
@@ -189,14 +189,14 @@ class RollingHorizonPolicy:
         demand = self._forecast(state, t)  # (P, D, H)
         orders = np.zeros((state.owed.shape[0], net.n_arcs, net.n_skus))
         for p in range(orders.shape[0]):
-            window = self._window if self.persistent else self._build()
-            stats = window.solve(self._window_state(state, p, t, demand[p]), self._plans[p])
+            planning = self._planning if self.persistent else self._build()
+            stats = planning.solve(self._window_state(state, p, t, demand[p]), self._plans[p])
             self.stats.append(stats)
             if stats.objective is None:  # stopped without a plan: order nothing this period
                 self._plans[p] = None
                 continue
-            self._plans[p] = window.plan()
-            first = window.orders().reshape(net.n_arcs, net.n_skus)
+            self._plans[p] = planning.plan()
+            first = planning.orders().reshape(net.n_arcs, net.n_skus)
             # the simulator ships what is owed before anything new; solver noise is no order
             # (a stray 1e-9 would pay a fixed cost)
             net_of_owed = first - state.owed[p]
