@@ -19,9 +19,11 @@ disruptions (every arc is planned as available).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pyomo.environ as pyo
 
 from milp.forecast import FORECASTS, demand_quantile
 from milp.model import SAFETY_MODES, build_model, lead_chain, require_timing, set_state
@@ -32,7 +34,58 @@ from scenarios.network import Network
 from scenarios.simulator import State
 from scenarios.spec import Spec
 
-__all__ = ["RollingHorizonPolicy", "rolling_from_params"]
+__all__ = ["PlanningModel", "RollingHorizonPolicy", "rolling_from_params"]
+
+
+@dataclass(frozen=True)
+class PlanningModel:
+    """The planner's handle on one window model: what it sets, solves and reads.
+
+    :param model: the window model (:func:`milp.model.build_model`); its mutable
+        parameters are the window's state, set by :meth:`solve` through :func:`milp.model.set_state`.
+    :param solver: the persistent HiGHS solver bound to ``model``.
+    :param first_shipments: ``x[e, k, 0]`` in ``(arc, sku)`` C order: the orders placed now.
+    :param setups: every setup binary (``y``, then ``z``): a plan, as the solver reports it.
+    :param shifted: ``(setup in window period j, index in setups of the same setup in j + 1)``:
+        how the previous window's plan, one period on, hints this window's setups.
+    """
+
+    model: pyo.ConcreteModel
+    solver: Solver
+    first_shipments: list[Any]
+    setups: list[Any]
+    shifted: list[tuple[Any, int]]
+
+    @classmethod
+    def build(cls, network: Network, horizon: int, *, integer: bool, formulation: str, safety_mode: str,
+              time_limit: float, mip_gap: float, threads: int) -> PlanningModel:
+        """Build the window model and its solver (nothing is loaded into HiGHS before the first solve)."""
+        model = build_model(network, horizon, integer=integer, formulation=formulation, safety=safety_mode)
+        first = [model.x[e, k, 0] for e in range(network.n_arcs) for k in range(network.n_skus)]
+        setups = list(model.y.values()) + list(model.z.values())
+        position = {id(v): i for i, v in enumerate(setups)}
+        shifted = [(v, position[id(model.y[e, j + 1])]) for (e, j), v in model.y.items() if j + 1 < horizon]
+        shifted += [(v, position[id(model.z[e, k, j + 1])]) for (e, k, j), v in model.z.items()
+                    if j + 1 < horizon]
+        solver = Solver(model, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+        return cls(model, solver, first, setups, shifted)
+
+    def solve(self, window: dict[str, Any], previous: np.ndarray | None) -> SolveStats:
+        """Set the window's state (:func:`milp.model.set_state` keywords) and solve.
+
+        :param previous: the setups of this path's previous plan (:attr:`setups` order), or ``None``.
+        """
+        set_state(self.model, **window)
+        hint = None if previous is None else [(now, previous[later]) for now, later in self.shifted]
+        return self.solver.solve(hint=hint)
+
+    def orders(self) -> np.ndarray:
+        """First-period shipments ``(arcs * skus,)`` of the last plan found."""
+        return self.solver.values(self.first_shipments)
+
+    def plan(self) -> np.ndarray:
+        """Setup values of the last plan found (:attr:`setups` order)."""
+        return self.solver.values(self.setups)
 
 
 class RollingHorizonPolicy:
@@ -109,8 +162,7 @@ class RollingHorizonPolicy:
         self.network = network
         self.n_paths = n_paths
         self._safety = self._expand_safety(network)
-        self._model = self._build() if self.persistent else None
-        self._solver = self._new_solver(self._model) if self.persistent else None
+        self._planning = self._build() if self.persistent else None
         self._seen = np.zeros((n_paths, 0, network.n_demands))
         self._plans: list[np.ndarray | None] = [None] * n_paths
         self.stats = []
@@ -137,16 +189,14 @@ class RollingHorizonPolicy:
         demand = self._forecast(state, t)  # (P, D, H)
         orders = np.zeros((state.owed.shape[0], net.n_arcs, net.n_skus))
         for p in range(orders.shape[0]):
-            model = self._model if self.persistent else self._build()
-            solver = self._solver if self.persistent else self._new_solver(model)
-            set_state(model, **self._window_state(state, p, t, demand[p]))
-            stats = solver.solve(hint=self._hint(model, p))
+            planning = self._planning if self.persistent else self._build()
+            stats = planning.solve(self._window_state(state, p, t, demand[p]), self._plans[p])
             self.stats.append(stats)
             if stats.objective is None:  # stopped without a plan: order nothing this period
                 self._plans[p] = None
                 continue
-            self._plans[p] = solver.values(model._setups)
-            first = solver.values(model._first_shipments).reshape(net.n_arcs, net.n_skus)
+            self._plans[p] = planning.plan()
+            first = planning.orders().reshape(net.n_arcs, net.n_skus)
             # the simulator ships what is owed before anything new; solver noise is no order
             # (a stray 1e-9 would pay a fixed cost)
             net_of_owed = first - state.owed[p]
@@ -182,28 +232,10 @@ class RollingHorizonPolicy:
                 "safety_mode": self.safety_mode, "persistent": self.persistent}
 
     # ------------------------------------------------------------------ helpers
-    def _build(self):
-        model = build_model(self.network, self.horizon, integer=self.integer, formulation=self.formulation,
-                            safety=self.safety_mode)
-        model._first_shipments = [model.x[e, k, 0] for e in range(self.network.n_arcs)
-                                  for k in range(self.network.n_skus)]
-        model._setups = list(model.y.values()) + list(model.z.values())
-        # (setup var, the var one period later): last period's plan, shifted, is this one's hint
-        H = self.horizon
-        model._shift = [(v, model.y[e, j + 1]) for (e, j), v in model.y.items() if j + 1 < H]
-        model._shift += [(v, model.z[e, k, j + 1]) for (e, k, j), v in model.z.items() if j + 1 < H]
-        return model
-
-    def _hint(self, model, p: int) -> list | None:
-        """Path ``p``'s previous setups shifted one period earlier (the overlap of the windows)."""
-        plan = self._plans[p]
-        if plan is None:
-            return None
-        position = {id(v): i for i, v in enumerate(model._setups)}  # same order in every build
-        return [(now, plan[position[id(later)]]) for now, later in model._shift]
-
-    def _new_solver(self, model) -> Solver:
-        return Solver(model, time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads)
+    def _build(self) -> PlanningModel:
+        return PlanningModel.build(self.network, self.horizon, integer=self.integer,
+                                   formulation=self.formulation, safety_mode=self.safety_mode,
+                                   time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads)
 
     def _expand_safety(self, network: Network) -> np.ndarray:
         """Safety targets ``(N, K)`` from a scalar, ``(N,)`` or ``(N, K)``."""

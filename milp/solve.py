@@ -9,7 +9,8 @@ limit is an outcome (``"time-limit"`` with the best plan found, or
 ``"no-solution"``), never an exception. An infeasible model raises
 :class:`~milp.errors.InfeasibleWindow` naming the binding constraint family,
 found by dropping the families one at a time on a copy of the model
-(:func:`binding_families`).
+(:func:`binding_families`). Pyomo's private attributes and HiGHS's quirks are
+reached through :mod:`milp.highs_adapter` only.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from pyomo.contrib.solver.solvers.highs import Highs
 
 from milp.errors import InfeasibleWindow
+from milp.highs_adapter import column_map, columns, highs_of, new_highs, run, solve_pyomo
 from scenarios.errors import SpecError
 
 __all__ = ["SolveStats", "Solver", "binding_families", "LIMIT_FAMILIES", "lp_bound"]
@@ -71,26 +73,6 @@ class SolveStats:
     seconds: float
 
 
-def _new_highs(time_limit: float | None, mip_gap: float | None, threads: int | None) -> Highs:
-    solver = Highs()
-    config = solver.config
-    config.load_solutions = False
-    config.raise_exception_on_nonoptimal_result = False
-    config.time_limit = time_limit
-    config.rel_gap = mip_gap
-    config.threads = threads
-    # output_flag is applied after pyomo's log_to_console=True, so HiGHS stays silent
-    config.solver_options = {"output_flag": False}
-    updates = config.auto_updates
-    # the model's structure never changes after it is built: only push parameters
-    for flag in ("check_for_new_or_removed_constraints", "check_for_new_or_removed_vars",
-                 "check_for_new_or_removed_params", "check_for_new_objective", "update_constraints",
-                 "update_vars", "update_named_expressions", "update_objective"):
-        setattr(updates, flag, False)
-    updates.update_parameters = True
-    return solver
-
-
 class Solver:
     """HiGHS bound to one model, re-solved after its mutable parameters change.
 
@@ -134,6 +116,16 @@ class Solver:
         self._values: np.ndarray | None = None
         self._binaries: np.ndarray | None = None
 
+    @property
+    def highs(self) -> highspy.Highs:
+        """The ``highspy.Highs`` instance holding the model (after the first :meth:`solve`).
+
+        :raises RuntimeError: nothing was solved yet.
+        """
+        if self._solver is None:
+            raise RuntimeError("the model is loaded into HiGHS by the first solve()")
+        return highs_of(self._solver)
+
     def solve(self, hint: Sequence[tuple[Any, float]] | None = None) -> SolveStats:
         """Solve the model as its parameters stand now.
 
@@ -147,17 +139,17 @@ class Solver:
         start = time.perf_counter()
         self._values = None
         if self._solver is None or not self.persistent:
-            self._solver = _new_highs(self.time_limit, self.mip_gap, self.threads)
+            self._solver = new_highs(self.time_limit, self.mip_gap, self.threads)
             self._solver.set_instance(self.model)
             self._binaries = None
-            highs = self._solver._solver_model
+            highs = highs_of(self._solver)
             highs.setOptionValue("output_flag", False)
             highs.setOptionValue("mip_rel_gap", self.mip_gap)
             if self.threads is not None:
                 highs.setOptionValue("threads", self.threads)
         else:
             self._solver.update_parameters()
-        highs = self._solver._solver_model
+        highs = highs_of(self._solver)
         if self._binaries is None:
             self._binaries = _binary_columns(highs)
         stats = None
@@ -207,7 +199,7 @@ class Solver:
             return best is not None and abs(best[0] - bound) <= self.mip_gap * max(abs(best[0]), 1e-9)
 
         try:
-            _run(highs)
+            run(highs)
             if highs.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
                 raise InfeasibleWindow(binding_families(self.model),
                                        "dropping that family alone makes the window feasible")
@@ -219,7 +211,7 @@ class Solver:
             if np.all(np.abs(relaxed - rounded) <= 1e-6):  # the relaxation is integral
                 best = (bound, np.array(highs.getSolution().col_value))
             if not proven() and hint:
-                column = self._solver._pyomo_var_to_solver_var_map
+                column = column_map(self._solver)
                 position = {c: i for i, c in enumerate(cols.tolist())}
                 hinted = rounded.copy()
                 for var, value in hint:
@@ -285,11 +277,11 @@ class Solver:
         if self.time_limit is None:
             return None
         left = max(self.time_limit - (time.perf_counter() - start), 1e-3)
-        return self._solver._solver_model.getRunTime() + left
+        return highs_of(self._solver).getRunTime() + left
 
     def _branch_and_bound(self, start: float) -> SolveStats:
         """HiGHS's MIP solve (parameters already pushed), from the rounded plan if there is one."""
-        highs = self._solver._solver_model
+        highs = highs_of(self._solver)
         highs.clearSolver()  # a basis left by the LPs above would make HiGHS skip its MIP presolve
         plan = getattr(self, "_start", None)
         if plan is not None:
@@ -297,10 +289,7 @@ class Solver:
             self._start = None
         self._solver.config.auto_updates.update_parameters = False
         try:
-            results = self._solver.solve(self.model, time_limit=self._left(start))
-            if highs.getModelStatus() == highspy.HighsModelStatus.kNotset:  # see _run
-                highspy.Highs.resetGlobalScheduler(True)
-                results = self._solver.solve(self.model, time_limit=self._left(start))
+            results = solve_pyomo(self._solver, self.model, time_limit=self._left(start))
         finally:
             self._solver.config.auto_updates.update_parameters = True
         seconds = time.perf_counter() - start
@@ -333,21 +322,7 @@ class Solver:
         """
         if self._values is None:
             raise RuntimeError("the last solve found no plan")
-        column = self._solver._pyomo_var_to_solver_var_map
-        return self._values[[column[id(v)] for v in variables]]
-
-
-def _run(highs) -> None:
-    """``highs.run()``, once more after resetting HiGHS's thread scheduler if it refused to start.
-
-    The scheduler is global to the process: once another HiGHS user (PuLP,
-    another solver) has started it with a different thread count, a run with
-    ``threads`` set ends at once with status ``kNotset``.
-    """
-    highs.run()
-    if highs.getModelStatus() == highspy.HighsModelStatus.kNotset:
-        highspy.Highs.resetGlobalScheduler(True)
-        highs.run()
+        return self._values[columns(self._solver, variables)]
 
 
 def _binary_columns(highs) -> np.ndarray | None:
@@ -389,12 +364,9 @@ def binding_families(model: pyo.ConcreteModel, *, time_limit: float = 10.0) -> t
         for name in names:
             for component in parts(name):
                 getattr(trial, component).deactivate()
-        solver = _new_highs(time_limit, 1.0 - 1e-9, None)
+        solver = new_highs(time_limit, 1.0 - 1e-9, None)
         solver.config.auto_updates.update_parameters = False
-        results = solver.solve(trial)
-        if solver._solver_model.getModelStatus() == highspy.HighsModelStatus.kNotset:  # see _run
-            highspy.Highs.resetGlobalScheduler(True)
-            results = solver.solve(trial)
+        results = solve_pyomo(solver, trial)
         return results.termination_condition not in _INFEASIBLE
 
     single = tuple(name for name in present if feasible_without([name]))

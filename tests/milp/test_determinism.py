@@ -60,7 +60,7 @@ def test_a_persistent_solver_keeps_certifying_after_its_time_limit_in_total() ->
     first = solver.solve()
     assert first.status == "optimal"
     plan = solver.values(list(model.x.values()))
-    highs = solver._solver._solver_model
+    highs = solver.highs
     while highs.getRunTime() < 1.5 * solver.time_limit:
         again = solver.solve()
         # (a warm start may move the last bits; branch and bound would move the bound itself)

@@ -21,7 +21,7 @@ class _Checked(RollingHorizonPolicy):
         orders = super().act(state, t)
         demand = self._forecast(state, t)
         for p in range(orders.shape[0]):
-            fresh = self._build()
+            fresh = self._build().model
             set_state(fresh, **self._window_state(state, p, t, demand[p]))
             stats = Solver(fresh, mip_gap=self.mip_gap).solve()
             self.fresh.append((stats.bound, stats.objective))

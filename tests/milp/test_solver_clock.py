@@ -11,6 +11,6 @@ def test_every_solve_gets_its_own_time_limit():
     paths = SamplePaths.draw(spec, 24, 60, seed=3)
     planner = RollingHorizonPolicy(spec, horizon=6, time_limit=0.3)
     simulate(spec, paths, planner)
-    highs = planner._solver._solver._solver_model
+    highs = planner._planning.solver.highs
     assert highs.getRunTime() > 0.3  # HiGHS ran longer than one solve's limit in all ...
     assert {s.status for s in planner.stats} == {"optimal"}  # ... and every solve still finished

@@ -73,7 +73,7 @@ CASES = [
                          ids=[f"{c[0] if isinstance(c[0], str) else c[0].__name__}-{c[1]}" for c in CASES])
 def test_program_reproduces_the_simulator(scenario, family, candidates):
     # The program assumes order-up-to rows bind from the start: echelon levels at or above the
-    # initial echelon stock (milp/static.py). A warehouse level below it (SKU c at 2 against 6)
+    # initial echelon stock (milp.static). A warehouse level below it (SKU c at 2 against 6)
     # makes the equality hold or fail by the luck of early demand on the drawn paths.
     spec = load(scenario) if isinstance(scenario, str) else scenario()
     paths = SamplePaths.draw(spec, paths=30, periods=60, seed=4)
