@@ -932,7 +932,7 @@ def _solve_rows(out: dict[str, Any], optimum: float | None) -> list[tuple[str, s
         "levels": ("levels per node", lambda v: ", ".join(f"{x:.4g}" for x in v)),
         "objective": ("SAA objective per period", lambda v: f"{v:.4g}"),
         "exact": ("program", lambda v: "exact (reproduces the simulator)" if v
-                  else "approximate (see milp/static.py)"),
+                  else "approximate (see milp.static)"),
         "cost_per_period": (cost_label, lambda v: ci(v, ".4g")),
         "fill_rate": ("fill rate", lambda v: ci(v, ".2%")),
         "solves": ("solves", lambda v: f"{v:,}"),
