@@ -21,7 +21,6 @@ CLI_LIMIT = 350
 
 #: Modules over MODULE_LIMIT lines today: path -> lines (may shrink, not grow).
 MODULES = {
-    "scenarios/processes.py": 647,
     "hybrid/report.py": 1019,
 }
 

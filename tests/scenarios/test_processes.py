@@ -14,10 +14,10 @@ from scenarios.processes import (
     LeadTime,
     Promotion,
     Seasonality,
-    _poisson_quantile,
     draw_demand,
     draw_lead_times,
 )
+from scenarios.processes.demand import _poisson_quantile
 
 PATHS = 20_000
 Z = 5.0  # tolerance in standard errors
