@@ -379,12 +379,38 @@ class Simulator:
 
     def _order_and_ship(self, orders: np.ndarray, t: int) -> None:
         """Validate and place the orders, then ship what suppliers can."""
-        net, state, spec, paths = self.network, self.state, self.spec, self.paths
-        costs, P, E, K = self.costs, self.n_paths, net.n_arcs, net.n_skus
+        net, state = self.network, self.state
+        orders = self._place_orders(orders, t)
+        sent = self._allocate(self._requests(orders, t))
+        shipped_out = net.at_suppliers(sent)
+        self._take_oldest(shipped_out)
+        unsent = state.owed + orders - sent
+        state.owed = unsent if net.internal_backlog else np.zeros_like(unsent)
+        arriving = self._charge_shipments(sent, unsent, t)
+        now = self._dispatch(arriving, t)
+        if self.record:
+            trace = self.trace
+            trace["orders"][:, t] = orders
+            trace["sent"][:, t] = arriving
+            trace["yield_loss"][:, t] = sent - arriving
+            trace["shipped"][:, t] += shipped_out
+            trace["lost_orders"][:, t] = 0.0 if net.internal_backlog else unsent
+        if now.any():
+            self._receive(np.where(now, arriving, 0.0), t)
+            if self.record:
+                self.trace["arrived"][:, t] += np.where(now, arriving, 0.0)
+
+    def _place_orders(self, orders: np.ndarray, t: int) -> np.ndarray:
+        """Check the policy's orders ``(P, E, K)``; return them as placed: whole, MOQ, budget.
+
+        Charges the fixed ordering cost and counts the external orders.
+        """
+        net, spec, costs = self.network, self.spec, self.costs
+        shape = (self.n_paths, net.n_arcs, net.n_skus)
         orders = np.asarray(orders, dtype=float)
-        if orders.shape != (P, E, K):
+        if orders.shape != shape:
             raise ValueError(f"policy {self.policy_name!r} returned orders shaped {orders.shape}, "
-                             f"expected (paths, arcs, skus) = {(P, E, K)}")
+                             f"expected (paths, arcs, skus) = {shape}")
         if not np.isfinite(orders).all():
             raise ValueError(f"policy {self.policy_name!r} returned non-finite orders in period {t}")
         orders = np.maximum(orders, 0.0)
@@ -405,10 +431,14 @@ class Simulator:
             costs["fixed"][:, t] += (orders.sum(-1) > 0) @ net.fixed_cost
         if self.kpi_flows:
             self.flows["external_orders"][:, t] += orders[:, net.external].sum(axis=(1, 2))
+        return orders
 
-        request = state.owed + orders
+    def _requests(self, orders: np.ndarray, t: int) -> np.ndarray:
+        """What each arc asks to ship ``(P, E, K)``: owed plus ordered, within arc and production capacity."""
+        net = self.network
+        request = self.state.owed + orders
         if self._has_arc_cap:
-            arc_cap = np.where(paths.disrupted[:, t], 0.0, net.capacity[None])  # (P, E)
+            arc_cap = np.where(self.paths.disrupted[:, t], 0.0, net.capacity[None])  # (P, E)
             total = request.sum(-1)
             request = request * np.where(total > arc_cap, arc_cap / np.maximum(total, _EPS),
                                          1.0)[..., None]
@@ -419,9 +449,12 @@ class Simulator:
             request = request * factor[:, net.customer][..., None]
         if net.integer:
             request = _floor(request)
+        return request
 
-        sup = self._sup
-        available = state.stock[:, sup]  # (P, E, K) supplier's stock seen by each arc
+    def _allocate(self, request: np.ndarray) -> np.ndarray:
+        """What each arc ships ``(P, E, K)``: suppliers share their stock proportionally or by priority."""
+        net, sup = self.network, self._sup
+        available = self.state.stock[:, sup]  # (P, E, K) supplier's stock seen by each arc
         wanted = net.at_suppliers(request)[:, sup]
         proportional = request * np.where(wanted > available, available / np.maximum(wanted, _EPS), 1.0)
         if net.integer:
@@ -432,20 +465,27 @@ class Simulator:
             if net.integer:  # stock can be fractional after a yield loss
                 by_priority = _floor(by_priority)
             sent = np.where(self._prio_alloc[None, :, None], by_priority, sent)
-        sent = np.where(net.external[None, :, None], request, sent)
-        shipped_out = net.at_suppliers(sent)
-        self._take_oldest(shipped_out)
+        return np.where(net.external[None, :, None], request, sent)
 
-        unsent = state.owed + orders - sent
-        state.owed = unsent if net.internal_backlog else np.zeros_like(unsent)
+    def _charge_shipments(self, sent: np.ndarray, unsent: np.ndarray, t: int) -> np.ndarray:
+        """Charge unfilled orders and the per-unit costs of ``sent``; return what arrives after yield loss."""
+        net, costs = self.network, self.costs
         if self._has_unfilled_cost:
             costs["shortage"][:, t] += unsent.sum(-1) @ self._unfilled_cost
         arriving = sent * net.yield_rate[net.customer][None, :, None] if self._has_yield_loss else sent
         sent_per_arc = sent.sum(-1)  # (P, E)
         for part, rate in self._per_unit_costs:
             costs[part][:, t] += sent_per_arc @ rate
+        return arriving
 
-        W = self._W
+    def _dispatch(self, arriving: np.ndarray, t: int) -> np.ndarray:
+        """Put ``arriving`` into the pipeline slot of its arrival period; return the mask arriving now.
+
+        The mask (lead time 0) broadcasts over ``(P, E, K)``; those units are left out of the
+        pipeline, for the caller to receive at once.
+        """
+        state, paths, W = self.state, self.paths, self._W
+        P, E, K = arriving.shape
         if self._fixed_lead is not None:
             now = self._fixed_now[None, :, None]  # (1, E, 1)
             later = np.where(now, 0.0, arriving) if self._fixed_now.any() else arriving
@@ -457,17 +497,7 @@ class Simulator:
             slot = (self._paths_idx * E + self._arcs_idx) * W + (t + lead) % W  # flat (path, arc, slot)
             state.pipeline.reshape(P * E * W, K)[slot] += later
         state.in_transit += later
-        if self.record:
-            trace = self.trace
-            trace["orders"][:, t] = orders
-            trace["sent"][:, t] = arriving
-            trace["yield_loss"][:, t] = sent - arriving
-            trace["shipped"][:, t] += shipped_out
-            trace["lost_orders"][:, t] = 0.0 if net.internal_backlog else unsent
-        if now.any():
-            self._receive(np.where(now, arriving, 0.0), t)
-            if self.record:
-                self.trace["arrived"][:, t] += np.where(now, arriving, 0.0)
+        return now
 
     def _serve(self, t: int) -> None:
         """Serve this period's demand (backlog first) from stock, oldest first."""

@@ -9,8 +9,8 @@ from scipy import stats
 from scenarios import builtin
 from scenarios.exact import lost_sales_optimum, relaxed_lower_bound, store_dp
 from scenarios.paths import SamplePaths
-from scenarios.policies import build_policy
 from scenarios.processes import DemandProcess, LeadTime, Promotion
+from scenarios.registry import build_policy
 from scenarios.simulator import simulate
 from scenarios.spec import EXTERNAL, SKU, Arc, Demand, Node, Spec
 
