@@ -21,7 +21,6 @@ CLI_LIMIT = 350
 
 #: Modules over MODULE_LIMIT lines today: path -> lines (may shrink, not grow).
 MODULES = {
-    "hybrid/report.py": 1019,
 }
 
 #: Functions over FUNCTION_LIMIT lines today: "path::qualified.name" -> lines (may shrink, not grow).

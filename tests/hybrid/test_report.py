@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from hybrid.report import _pool, write_report
+from hybrid.report import write_report
+from hybrid.report.estimates import pool
 from hybrid.store import Store, run_key
 from scenarios.kpis import estimate
 
@@ -123,7 +124,7 @@ def test_missing_parts_read_as_sentences(page: str) -> None:
 def test_pooling_seeds_is_pooling_paths() -> None:
     rng = np.random.default_rng(7)
     a, b = rng.normal(10, 2, 40), rng.normal(11, 3, 25)
-    pooled = _pool([(e.mean, [e.low, e.high], e.n) for e in (estimate(a), estimate(b))])
+    pooled = pool([(e.mean, [e.low, e.high], e.n) for e in (estimate(a), estimate(b))])
     whole = estimate(np.concatenate([a, b]))
     assert pooled.n == whole.n
     assert pooled.mean == pytest.approx(whole.mean)
@@ -183,11 +184,11 @@ def test_runs_with_only_the_required_columns(tmp_path: Path) -> None:
 
 
 def test_paired_difference_is_path_by_path_over_every_seed(db: Path) -> None:
-    from hybrid.report import _scenarios
+    from hybrid.report.reading import summarise_scenarios
 
     with Store(db, read_only=True) as store:
         runs, per_path = store.runs(), store.path_costs()
-        alpha = next(sc for sc in _scenarios(runs, per_path) if sc.name == "alpha")
+        alpha = next(sc for sc in summarise_scenarios(runs, per_path) if sc.name == "alpha")
     best, sS = alpha.best, next(p for p in alpha.policies if p.name == "sS")
     diffs = np.concatenate([np.subtract(per_path[a["key"]], per_path[b["key"]])
                             for a in sorted(sS.runs, key=lambda r: r["seed"])

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hybrid.report import _scenarios, write_report
+from hybrid.report import write_report
+from hybrid.report.reading import summarise_scenarios
 from hybrid.store import Store, run_key
 from scenarios.kpis import estimate
 
@@ -58,7 +59,7 @@ def page(db: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="module")
 def scenario(db: Path):
     with Store(db, read_only=True) as store:
-        (sc,) = _scenarios(store.runs(), store.path_costs())
+        (sc,) = summarise_scenarios(store.runs(), store.path_costs())
     return sc
 
 
@@ -93,9 +94,9 @@ def test_run_times_below_a_tenth_of_a_second_are_not_zero(page: str) -> None:
 
 
 def test_coinciding_points_are_drawn_side_by_side_and_say_so(scenario, page: str) -> None:
-    from hybrid.report import _service_figure
+    from hybrid.report.plots import service_figure
 
-    fig, shifted = _service_figure(scenario)
+    fig, shifted = service_figure(scenario)
     assert shifted == ["rl:path=runs/a", "sS"]
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -111,10 +112,10 @@ def test_coinciding_points_are_drawn_side_by_side_and_say_so(scenario, page: str
 
 
 def test_each_learning_curve_has_its_own_axes(scenario, db: Path) -> None:
-    from hybrid.report import _learning_figure
+    from hybrid.report.plots import learning_figure
 
     with Store(db, read_only=True) as store:
-        fig = _learning_figure(scenario, store)
+        fig = learning_figure(scenario, store)
     rl, hybrid = fig.axes
     assert rl.get_title(loc="left") == "rl:path=runs/a"
     assert hybrid.get_title(loc="left") == "hybrid-mpc:path=runs/b"
