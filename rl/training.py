@@ -78,12 +78,6 @@ class TrainConfig:
     """The environment kind (:mod:`rl.kinds`): ``"tune"`` (TuneEnv: residual (s, S) per epoch),
     ``"direct"`` (DirectOrderEnv: orders), ``"hybrid-mpc"`` (the planner's safety stock per epoch) or
     ``"hybrid-anchor"`` (tune around the MILP's static levels); see :mod:`hybrid.training`."""
-    env_options: dict[str, Any] = field(default_factory=dict)
-    """Options of the environment kind the fields here do not cover (hybrid-mpc: ``base``,
-    ``horizon``, ``train_horizon``, ``mip_gap``, ``train_gap``, ``time_limit``)."""
-    anchor: Anchor | None = None
-    """The anchor (default: tuned on ``anchor_paths`` training paths; hybrid-anchor: the MILP's
-    static levels)."""
     algo: str = "ppo"
     """``"ppo"``, ``"sac"`` or ``"a2c"``."""
     timesteps: int = 200_000
@@ -161,6 +155,12 @@ class TrainConfig:
     torch_threads: int = 1
     """Torch CPU threads, set for the process (small networks run fastest on one thread; 0 leaves
     torch's default)."""
+    env_options: dict[str, Any] = field(default_factory=dict)
+    """Options of the environment kind the fields here do not cover (hybrid-mpc: ``base``,
+    ``horizon``, ``train_horizon``, ``mip_gap``, ``train_gap``, ``time_limit``)."""
+    anchor: Anchor | None = None
+    """The anchor (default: tuned on ``anchor_paths`` training paths; hybrid-anchor: the MILP's
+    static levels)."""
 
     @property
     def scenario_name(self) -> str:
