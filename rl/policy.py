@@ -170,9 +170,12 @@ class AgentPolicy:
         metadata, model_path = read_metadata(path)
         if metadata["env"] not in cls.kinds:
             raise SpecError("policy.path", cls.refusal(path, metadata["env"]))
+        stats = metadata["observation"]["normalisation"]
+        if model_path.name not in stats:  # running it unnormalised would act on garbage
+            raise SpecError("policy.path", f"{model_path} has no normalisation statistics in its metadata "
+                            f"(they are kept for {', '.join(stats) or 'no model'}); load one of those")
         model = load_model(metadata["algo"], model_path)
-        normalisation = metadata["observation"]["normalisation"].get(model_path.name)
-        return cls(model, metadata, normalisation=normalisation, label=str(path), **options)
+        return cls(model, metadata, normalisation=stats[model_path.name], label=str(path), **options)
 
 
 def load_model(algo: str, path: Path) -> Any:

@@ -201,6 +201,10 @@ class TrainConfig:
             raise SpecError("env", f"must be one of {', '.join(KINDS)}, got {self.env!r}")
         if self.algo not in ALGORITHMS:
             raise SpecError("algo", f"must be one of {', '.join(ALGORITHMS)}, got {self.algo!r}")
+        if not isinstance(self.env_options, dict):
+            raise SpecError("env_options", f"must be a mapping of option names, got {self.env_options!r}")
+        if self.anchor is not None and not isinstance(self.anchor, Anchor):
+            raise SpecError("anchor", f"must be an rl.Anchor or None, got {type(self.anchor).__name__}")
         for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "anchor_paths",
                      "gradient_steps"):
             value = getattr(self, name)

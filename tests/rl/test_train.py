@@ -162,3 +162,14 @@ def test_without_evaluation_the_final_model_is_kept_with_its_normalisation(tmp_p
     assert meta["training"]["history"] == [{**row, "anchor_cost": result.anchor.cost_per_period}
                                            for row in result.curve]  # the curve hybrid.batch reads
     assert rl.load(result.model_path).describe()["env"] == "tune"
+
+
+def test_a_model_file_without_its_normalisation_is_refused(trained, tmp_path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained.model_path.parent, copy)
+    shutil.copy(copy / "model.zip", copy / "renamed.zip")
+    with pytest.raises(SpecError, match="renamed.zip has no normalisation"):
+        rl.load(copy / "renamed.zip")
+    assert rl.load(copy / "final_model.zip").describe()["model"].endswith("final_model.zip")
