@@ -33,8 +33,7 @@ from typing import Any
 import numpy as np
 
 from rl.anchor import Anchor
-from rl.artifacts import read_metadata
-from rl.policy import load_model
+from rl.policy import AgentPolicy
 from rl.tasks import Task
 from scenarios.distribution import ScenarioDistribution
 from scenarios.errors import SpecError
@@ -103,7 +102,12 @@ class MPCSafetyTask(Task):
         action = np.clip(np.asarray(action, dtype=float), -1.0, 1.0).reshape(-1, *self.base.shape)
         return np.maximum(self.base + self._step * action, 0.0)
 
-    def _begin(self, n_paths: int) -> None:  # overrides an optional hook of Task
+    def begin(self, n_paths: int, network: Network | None = None) -> None:
+        """Start the planner (one persistent model per batch size) at the base safety stock.
+
+        :param network: unused: the planner plans on the task's own network (an agent rebuilds the task
+            on the evaluated scenario).
+        """
         if self._built_for != n_paths:  # one persistent model for every episode of the batch
             self.planner.reset(self.network, n_paths)
             self._built_for = n_paths
@@ -112,14 +116,17 @@ class MPCSafetyTask(Task):
         self._levels = np.broadcast_to(self.base, (n_paths, *self.base.shape)).copy()
         self.planner.set_safety(self._levels)
 
-    def _apply(self, action: np.ndarray) -> None:  # overrides an optional hook of Task
+    def apply(self, action: np.ndarray) -> None:
+        """Set the safety targets the residuals ``action`` give."""
         self._levels = self.safety(action)
         self.planner.set_safety(self._levels)
 
-    def _orders(self, state: State, t: int) -> np.ndarray:
+    def orders_at(self, state: State, t: int) -> np.ndarray:
+        """What the planner orders with the current targets."""
         return self.planner.act(state, t)
 
-    def _params(self) -> dict[str, np.ndarray]:
+    def params(self) -> dict[str, np.ndarray]:
+        """The current safety targets."""
         return {"safety": self._levels}
 
     def options(self) -> dict[str, Any]:
@@ -130,85 +137,61 @@ class MPCSafetyTask(Task):
                 "window": self.observer.window, "relative_reward": self.relative_reward}
 
 
-class HybridMPCPolicy:
+class HybridMPCPolicy(AgentPolicy):
     """A trained hybrid-mpc agent with the true planner, as a :class:`~scenarios.policy.Policy`.
 
+    An :class:`~rl.policy.AgentPolicy` whose task is :class:`MPCSafetyTask`, built with the
+    deployment's horizon and MIP gap on the evaluated scenario at every :meth:`reset`.
+
     :param model: the SB3 model.
-    :param metadata: what :func:`hybrid.training.train_hybrid` saved.
+    :param metadata: what :func:`rl.train` saved for a ``hybrid-mpc`` run.
+    :param normalisation: observation statistics the model was trained with, or ``None``.
     :param horizon: the planner's window when deployed (default: the one saved for deployment).
     :param mip_gap: its MIP gap (default: the saved one).
+    :param deterministic: play the mean action.
     :param label: shown by :meth:`describe`.
     """
 
     name = "hybrid-mpc"
+    kinds = ("mpc",)
+    shape_keys = ("nodes", "skus")
+    rebuild = True
 
-    def __init__(self, model: Any, metadata: dict[str, Any], *, horizon: int | None = None,
-                 mip_gap: float | None = None, label: str = "") -> None:
-        self.model, self.metadata, self.label = model, metadata, label
+    def __init__(self, model: Any, metadata: dict[str, Any], *, normalisation: dict[str, Any] | None = None,
+                 horizon: int | None = None, mip_gap: float | None = None, deterministic: bool = True,
+                 label: str = "") -> None:
         options = dict(metadata["env_options"])
         options["horizon"] = int(horizon or metadata["deploy"]["horizon"])
         options["mip_gap"] = float(mip_gap or metadata["deploy"]["mip_gap"])
         self.options = options
-        self.spec = Spec.from_dict(metadata["scenario"]["spec"])
-        self.anchor = Anchor.from_dict(metadata["anchor"])
-        norm = metadata["observation"]["normalisation"]
-        self._norm = None if norm is None else (np.asarray(norm["mean"]), np.asarray(norm["var"]),
-                                                float(norm["epsilon"]), float(norm["clip_obs"]))
-        self.task: MPCSafetyTask | None = None
+        super().__init__(model, metadata, normalisation=normalisation, deterministic=deterministic,
+                         label=label)
+
+    def make_task(self, spec: Spec) -> MPCSafetyTask:
+        """The planner's task on ``spec`` with the deployment's horizon and MIP gap."""
+        return MPCSafetyTask(spec, anchor=self.anchor, **self.options)
+
+    @classmethod
+    def refusal(cls, path: str | Path, env: str) -> str:
+        """Why an agent of metadata ``env`` is not a hybrid-mpc agent."""
+        return f"{str(path)!r} holds a {env!r} agent, not hybrid-mpc"
 
     @property
     def stats(self) -> list:
         """The planner's solve statistics of the current run."""
-        return [] if self.task is None else self.task.planner.stats
+        return self.task.planner.stats
 
     def describe(self) -> dict[str, Any]:
         """What the policy is, for result tables."""
         return {"model": self.label, "horizon": self.options["horizon"], "epoch": self.options["epoch"],
                 "base_safety": np.round(np.asarray(self.options["base"]), 4).tolist()}
 
-    def reset(self, network: Network, n_paths: int) -> None:
-        """Build the task (observation, safety map and planner) for the evaluated scenario.
-
-        :raises SpecError: the scenario's nodes or SKUs differ from the training scenario's.
-        """
-        spec = network.spec
-        for what, trained, given in (("nodes", self.spec.node_ids, spec.node_ids),
-                                     ("skus", self.spec.sku_ids, spec.sku_ids)):
-            if trained != given:
-                raise SpecError("policy.path", f"the agent was trained on {self.spec.name!r} whose {what} "
-                                f"are {trained}; {spec.name!r} has {given}")
-        self.task = MPCSafetyTask(spec, anchor=self.anchor, **self.options)
-        if self.task.observer.size != self.model.observation_space.shape[0]:
-            raise SpecError("policy.path", f"the model observes {self.model.observation_space.shape[0]} "
-                            f"features; {spec.name!r} gives {self.task.observer.size}")
-        self.task.observer.reset(n_paths)
-        self.task._begin(n_paths)
-
-    def _decide(self, obs: np.ndarray) -> np.ndarray:
-        if self._norm is not None:
-            mean, var, eps, clip = self._norm
-            obs = np.clip((obs - mean) / np.sqrt(var + eps), -clip, clip).astype(np.float32)
-        action, _ = self.model.predict(obs, deterministic=True)
-        return np.asarray(action, dtype=float)
-
-    def act(self, state: State, t: int) -> np.ndarray:
-        """Orders ``(paths, arcs, skus)``: new safety targets every ``epoch`` periods, then the plan."""
-        task = self.task
-        task.observer.record(state)
-        if t % task.epoch == 0:
-            task._apply(self._decide(task.observer.observe(state, t, task._params())))
-        return task._orders(state, t)
-
 
 def load_mpc(path: str | Path, **options: Any) -> HybridMPCPolicy:
-    """Load a saved hybrid-mpc agent (a directory written by :func:`hybrid.training.train_hybrid`).
+    """Load a saved hybrid-mpc agent (a directory written by :func:`rl.train`, env ``hybrid-mpc``).
 
     :param path: the directory or its ``model.zip``.
     :param options: ``horizon`` / ``mip_gap`` for the deployed planner.
     :raises SpecError: not a saved hybrid-mpc agent.
     """
-    metadata, model_path = read_metadata(path)
-    if metadata.get("env") != "mpc":
-        raise SpecError("policy.path", f"{str(path)!r} holds a {metadata.get('env')!r} agent, not hybrid-mpc")
-    model = load_model(metadata["algo"], model_path)
-    return HybridMPCPolicy(model, metadata, label=str(path), **options)
+    return HybridMPCPolicy.load(path, **options)

@@ -14,6 +14,12 @@ training ``spec``), ``anchor``, ``observation`` (``size``, ``features`` and
 the ``normalisation`` statistics that go with ``model.zip``: ``mean``,
 ``var``, ``clip_obs``, ``epsilon``), ``action`` (``size``, ``names``),
 ``training`` (config, timesteps, time, evaluation history) and ``versions``.
+
+``observation.normalisation`` has one layout: a mapping from model file name
+(``model.zip``, ``final_model.zip``) to its statistics (or ``None`` without
+normalisation). hybrid-mpc agents saved before the hybrid trained through
+:func:`rl.train` hold the statistics of ``model.zip`` unkeyed;
+:func:`read_metadata` reads them into this layout.
 """
 
 from __future__ import annotations
@@ -61,13 +67,12 @@ def agent_metadata(*, algo: str, env: str, env_options: dict[str, Any], spec: An
     """The metadata of a trained agent (module notes), for :func:`write_metadata`.
 
     :param algo: ``"ppo"``, ``"a2c"`` or ``"sac"``.
-    :param env: the environment kind (``"tune"``, ``"direct"``, ``"mpc"``).
+    :param env: the saved environment kind (``"tune"``, ``"direct"``, ``"mpc"``).
     :param env_options: the keyword options that rebuild the environment's task.
     :param spec: the training scenario.
     :param anchor: the :class:`~rl.anchor.Anchor` the task starts from.
     :param task: the task (its observer gives the observation's size and feature names).
-    :param normalisation: the observation statistics (:func:`normalisation_stats`), per model file
-        where there are several.
+    :param normalisation: the observation statistics (:func:`normalisation_stats`) per model file name.
     :param action: ``size`` and, where known, ``names``.
     :param training: how the agent was trained.
     :param extra: further top-level entries (``deploy`` for hybrid agents).
@@ -115,4 +120,7 @@ def read_metadata(path: str | Path) -> tuple[dict[str, Any], Path]:
     missing = [key for key in _REQUIRED if key not in data]
     if missing:
         raise SpecError("policy.path", f"{meta_path} lacks {', '.join(missing)}; is it an agent's metadata?")
+    stats = data["observation"].get("normalisation") if isinstance(data["observation"], dict) else None
+    if isinstance(stats, dict) and "mean" in stats:  # the old hybrid-mpc layout: model.zip's, unkeyed
+        data["observation"]["normalisation"] = {MODEL_FILE: stats}
     return data, model

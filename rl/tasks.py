@@ -114,23 +114,28 @@ class Task(ABC):
         self._shadow: Simulator | None = None  # the anchor on the same paths (relative reward)
         self._shadow_policy: ParametricPolicy | None = None
 
-    # --------------------------------------------------------------- subclass
+    # ------------------------------------------- the decision rule (subclasses say what an action does)
+    # Public: :meth:`step` calls them inside its periods, and a trained agent run as a Policy
+    # (:class:`rl.policy.AgentPolicy`) calls them in the simulator's period loop, the same way.
     @property
     @abstractmethod
     def action_size(self) -> int:
         """Length of one action."""
 
-    def _begin(self, n_paths: int) -> None:  # noqa: B027 - optional hook
-        """Prepare the decision rule for a batch of ``n_paths`` new episodes."""
+    def begin(self, n_paths: int, network: Network | None = None) -> None:  # noqa: B027 - optional hook
+        """Prepare the decision rule for a batch of ``n_paths`` new episodes.
 
-    def _apply(self, action: np.ndarray) -> None:  # noqa: B027 - optional hook
+        :param network: the network the episodes run on (default: the task's own).
+        """
+
+    def apply(self, action: np.ndarray) -> None:  # noqa: B027 - optional hook
         """Take in the actions ``(paths, action_size)`` of this step."""
 
     @abstractmethod
-    def _orders(self, state: State, t: int) -> np.ndarray:
+    def orders_at(self, state: State, t: int) -> np.ndarray:
         """Orders ``(paths, arcs, skus)`` for period ``t`` of the current step."""
 
-    def _params(self) -> dict[str, np.ndarray]:
+    def params(self) -> dict[str, np.ndarray]:
         """Current policy parameters shown in the observation."""
         return {}
 
@@ -169,10 +174,10 @@ class Task(ABC):
             self._shadow_policy = self.anchor.policy()
             self._shadow_policy.reset(self.network, paths.n_paths)
         self.observer.reset(paths.n_paths)
-        self._begin(paths.n_paths)
+        self.begin(paths.n_paths)
         state = self._sim.begin_period()
         self.observer.record(state)
-        return self.observer.observe(state, 0, self._params())
+        return self.observer.observe(state, 0, self.params())
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, dict[str, np.ndarray]]:
         """Advance every episode by one step.
@@ -193,12 +198,12 @@ class Task(ABC):
         if action.shape != (sim.n_paths, self.action_size):
             raise ValueError(f"actions must be shaped (paths, action_size) = "
                              f"{(sim.n_paths, self.action_size)}, got {action.shape}")
-        self._apply(action)
+        self.apply(action)
         start = sim.t
         stop = min(start + self.periods_per_step, self.n_periods)
         state = sim.state
         for t in range(start, stop):
-            sim.end_period(self._orders(state, t))
+            sim.end_period(self.orders_at(state, t))
             if t + 1 < self.n_periods:
                 state = sim.begin_period()
                 self.observer.record(state)
@@ -218,7 +223,7 @@ class Task(ABC):
             penalty = self.fill_weight * np.maximum(self.fill_target - fill, 0.0)
             reward = reward - penalty
             info.update(fill_rate=fill, fill_penalty=penalty)
-        obs = self.observer.observe(state, stop, self._params())
+        obs = self.observer.observe(state, stop, self.params())
         return obs, reward, sim.done, info
 
 
@@ -253,18 +258,22 @@ class TuneTask(Task):
         """Residuals per parameter, ordering node and SKU."""
         return self.residuals.size
 
-    def _begin(self, n_paths: int) -> None:  # overrides an optional hook of Task
-        self.policy.reset(self.network, n_paths)
+    def begin(self, n_paths: int, network: Network | None = None) -> None:
+        """Start the (s, S) or base-stock policy at the anchor's levels."""
+        self.policy.reset(network or self.network, n_paths)
         self._levels = self.residuals.zero(n_paths)
 
-    def _apply(self, action: np.ndarray) -> None:  # overrides an optional hook of Task
+    def apply(self, action: np.ndarray) -> None:
+        """Set the levels the residuals ``action`` give."""
         self._levels = self.residuals(action)
         self.policy.set_levels(self._levels)
 
-    def _orders(self, state: State, t: int) -> np.ndarray:
+    def orders_at(self, state: State, t: int) -> np.ndarray:
+        """What the policy orders with the current levels."""
         return self.policy.act(state, t)
 
-    def _params(self) -> dict[str, np.ndarray]:
+    def params(self) -> dict[str, np.ndarray]:
+        """The current levels."""
         return self._levels
 
 
@@ -293,8 +302,10 @@ class DirectOrderTask(Task):
         """One order per arc and SKU."""
         return self.orders.size
 
-    def _apply(self, action: np.ndarray) -> None:  # overrides an optional hook of Task
+    def apply(self, action: np.ndarray) -> None:
+        """Map ``action`` to this period's orders."""
         self._placed = self.orders(action)
 
-    def _orders(self, state: State, t: int) -> np.ndarray:
+    def orders_at(self, state: State, t: int) -> np.ndarray:
+        """The orders :meth:`apply` mapped."""
         return self._placed

@@ -1,4 +1,4 @@
-"""Train an agent on the batched VecEnv: one config, one function (CleanRL-style).
+"""Train an agent on the batched VecEnv: one config, one function (CleanRL-style), for every kind.
 
 >>> from rl.training import TrainConfig, train          # doctest: +SKIP
 >>> result = train(TrainConfig(scenario="serial-3", timesteps=200_000, seed=1))  # doctest: +SKIP
@@ -6,17 +6,22 @@
 
 What happens:
 
-1. the anchor is tuned on training paths (:func:`~rl.anchor.make_anchor`);
+1. the environment kind (``TrainConfig.env``, :mod:`rl.kinds`) tunes or takes the
+   anchor (:func:`~rl.anchor.make_anchor`; hybrid-anchor: the MILP's static levels)
+   and builds the task: ``tune`` and ``direct`` here, ``hybrid-mpc`` and
+   ``hybrid-anchor`` in :mod:`hybrid.training`;
 2. ``n_envs`` environments run as one :class:`~rl.vec_env.BatchedVecEnv`,
    wrapped in ``VecMonitor`` and ``VecNormalize`` (observations and rewards);
 3. PPO (default), SAC or A2C learns, seeded (``model.seed``, environment
-   ``i`` seeded ``seed + i``); SB3's progress bar shows progress on stderr
+   ``i`` seeded ``seed + i``); PPO's minibatch divides its rollout
+   (:meth:`TrainConfig.minibatch`); SB3's progress bar shows progress on stderr
    (:func:`learn`, which also says when the step count is rounded up to whole rollouts);
+   after each rollout the training episodes' mean cost per period is added to the curve;
 4. before training and every ``eval_every`` timesteps the agent, as the :class:`~rl.policy.AgentPolicy`
    it will be deployed as, runs in ``scenarios.simulate`` on held-out
    evaluation paths next to the anchor on the same paths; the best model
    (lowest mean cost per period) is kept with the normalisation statistics
-   of that moment;
+   of that moment (``eval_paths=0``: no evaluation, the final model is kept);
 5. with ``curriculum=True`` the domain-randomisation ranges start at
    ``curriculum_start`` of their width and widen by ``curriculum_step``
    whenever the agent is no worse than the anchor on the evaluation paths
@@ -32,13 +37,13 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rl.anchor import Anchor, make_anchor
+from rl.anchor import Anchor
 from rl.artifacts import (
     FINAL_MODEL_FILE,
     MODEL_FILE,
@@ -47,8 +52,8 @@ from rl.artifacts import (
     normalisation_stats,
     write_metadata,
 )
-from rl.policy import ALGORITHMS, AgentPolicy, algorithm
-from rl.tasks import DirectOrderTask, TuneTask
+from rl.kinds import KINDS, env_setup
+from rl.policy import ALGORITHMS, algorithm
 from rl.vec_env import BatchedVecEnv
 from scenarios.distribution import ScenarioDistribution
 from scenarios.errors import SpecError
@@ -67,10 +72,12 @@ DEFAULT_RANGES = ScenarioDistribution(demand_level=(0.8, 1.2), demand_cv=(0.8, 1
 class TrainConfig:
     """Everything a training run depends on."""
 
-    scenario: str = "serial-3"
-    """Built-in scenario name or TOML path."""
+    scenario: str | Spec = "serial-3"
+    """Built-in scenario name, TOML path or spec."""
     env: str = "tune"
-    """``"tune"`` (TuneEnv: residual (s, S) per epoch) or ``"direct"`` (DirectOrderEnv: orders)."""
+    """The environment kind (:mod:`rl.kinds`): ``"tune"`` (TuneEnv: residual (s, S) per epoch),
+    ``"direct"`` (DirectOrderEnv: orders), ``"hybrid-mpc"`` (the planner's safety stock per epoch) or
+    ``"hybrid-anchor"`` (tune around the MILP's static levels); see :mod:`hybrid.training`."""
     algo: str = "ppo"
     """``"ppo"``, ``"sac"`` or ``"a2c"``."""
     timesteps: int = 200_000
@@ -117,15 +124,16 @@ class TrainConfig:
     anchor_paths: int = 64
     """Training paths for tuning the anchor and estimating its cost."""
     eval_paths: int = 100
-    """Held-out evaluation paths."""
+    """Held-out evaluation paths (0: no evaluation; ``model.zip`` is then the final model)."""
     eval_every: int = 20_000
     """Evaluate every this many timesteps (0: only at the end)."""
     learning_rate: float = 3e-4
     """Optimiser step size."""
-    n_steps: int = 64
-    """PPO/A2C: steps per environment per rollout."""
+    n_steps: int | None = 64
+    """PPO/A2C: steps per environment per rollout (``None``: one episode)."""
     batch_size: int = 512
-    """PPO/SAC: minibatch size."""
+    """PPO/SAC: minibatch size; PPO uses the divisor of its rollout (``n_steps × n_envs``) nearest
+    to it (:meth:`minibatch`), so that every minibatch is full."""
     n_epochs: int = 10
     """PPO: passes over each rollout."""
     gamma: float = 0.99
@@ -147,12 +155,40 @@ class TrainConfig:
     torch_threads: int = 1
     """Torch CPU threads, set for the process (small networks run fastest on one thread; 0 leaves
     torch's default)."""
+    env_options: dict[str, Any] = field(default_factory=dict)
+    """Options of the environment kind the fields here do not cover (hybrid-mpc: ``base``,
+    ``horizon``, ``train_horizon``, ``mip_gap``, ``train_gap``, ``time_limit``)."""
+    anchor: Anchor | None = None
+    """The anchor (default: tuned on ``anchor_paths`` training paths; hybrid-anchor: the MILP's
+    static levels)."""
+
+    @property
+    def scenario_name(self) -> str:
+        """The scenario's name (a TOML path's stem)."""
+        if isinstance(self.scenario, Spec):
+            return self.scenario.name
+        return Path(self.scenario).stem if self.scenario.endswith(".toml") else self.scenario
 
     @property
     def output_dir(self) -> Path:
         """Where the model and metadata go."""
-        name = Path(self.scenario).stem if self.scenario.endswith(".toml") else self.scenario
-        return Path(self.out or f"runs/{name}-{self.env}-{self.algo}-seed{self.seed}")
+        return Path(self.out or f"runs/{self.scenario_name}-{self.env}-{self.algo}-seed{self.seed}")
+
+    def minibatch(self, rollout: int) -> int:
+        """PPO's minibatch size for a rollout of ``rollout`` steps (``n_steps × n_envs``).
+
+        The divisor of ``rollout`` nearest to ``batch_size`` (the smaller on a tie; at least 2),
+        so that every minibatch is full and SB3 has nothing to warn about.
+
+        >>> TrainConfig(batch_size=64).minibatch(136), TrainConfig(batch_size=64).minibatch(34)
+        (68, 34)
+
+        :raises SpecError: ``rollout`` < 2 (SB3 needs minibatches of 2 or more).
+        """
+        if rollout < 2:
+            raise SpecError("n_steps", f"a PPO rollout (n_steps × n_envs) needs >= 2 steps, got {rollout}")
+        divisors = [d for d in range(2, rollout + 1) if rollout % d == 0]
+        return min(divisors, key=lambda d: (abs(d - self.batch_size), d))
 
     @property
     def eval_seed(self) -> int:
@@ -161,20 +197,28 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise :class:`SpecError` naming the first invalid field."""
-        if self.env not in ("tune", "direct"):
-            raise SpecError("env", f"must be 'tune' or 'direct', got {self.env!r}")
+        if self.env not in KINDS:
+            raise SpecError("env", f"must be one of {', '.join(KINDS)}, got {self.env!r}")
         if self.algo not in ALGORITHMS:
             raise SpecError("algo", f"must be one of {', '.join(ALGORITHMS)}, got {self.algo!r}")
-        for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_paths",
-                     "anchor_paths", "gradient_steps"):
+        if not isinstance(self.env_options, dict):
+            raise SpecError("env_options", f"must be a mapping of option names, got {self.env_options!r}")
+        if self.anchor is not None and not isinstance(self.anchor, Anchor):
+            raise SpecError("anchor", f"must be an rl.Anchor or None, got {type(self.anchor).__name__}")
+        for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "anchor_paths",
+                     "gradient_steps"):
             value = getattr(self, name)
+            if name == "n_steps" and value is None:
+                continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SpecError(name, f"must be an integer >= 1, got {value!r}")
         if isinstance(self.torch_threads, bool) or not isinstance(self.torch_threads, int) \
                 or self.torch_threads < 0:
             raise SpecError("torch_threads", f"must be an integer >= 0, got {self.torch_threads!r}")
-        if isinstance(self.eval_every, bool) or not isinstance(self.eval_every, int) or self.eval_every < 0:
-            raise SpecError("eval_every", f"must be an integer >= 0, got {self.eval_every!r}")
+        for name in ("eval_every", "eval_paths"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise SpecError(name, f"must be an integer >= 0, got {value!r}")
         for name in ("curriculum_start", "curriculum_step"):
             if not 0 < getattr(self, name) <= 1:
                 raise SpecError(name, f"must be in (0, 1], got {getattr(self, name)}")
@@ -188,9 +232,13 @@ class TrainResult:
     :param metadata_path: ``out/metadata.json``.
     :param timesteps: environment steps trained.
     :param train_time_s: wall time of training (anchor tuning included).
-    :param best_cost: the kept model's mean cost per period on the evaluation paths.
-    :param anchor_cost: the anchor's on the same paths.
+    :param best_cost: the kept model's mean cost per period on the evaluation paths (NaN without
+        evaluation).
+    :param anchor_cost: the anchor's on the same paths (NaN without evaluation).
     :param history: one row per evaluation (``timesteps``, ``cost``, ``anchor_cost``, ``width``).
+    :param anchor: the anchor the agent's task starts from (and its reward is scaled by).
+    :param curve: one row per rollout (``timesteps``, ``cost``): the mean cost per period of the
+        training episodes that finished in it, read from their rewards (:func:`_curve_callback`).
     """
 
     model_path: Path
@@ -200,6 +248,8 @@ class TrainResult:
     best_cost: float
     anchor_cost: float
     history: list[dict[str, float]]
+    anchor: Anchor | None = None
+    curve: list[dict[str, float]] = field(default_factory=list)
 
 
 def _collected(model: Any) -> int:
@@ -263,15 +313,46 @@ def _target_spec(spec: Spec, config: TrainConfig) -> Spec:
     return spec
 
 
-def _env_options(config: TrainConfig) -> dict[str, Any]:
-    """Keyword options of the task (as saved in the metadata)."""
-    common = {"periods": config.periods, "warmup": config.warmup, "fill_target": config.fill_target,
-              "fill_weight": config.fill_weight, "time_feature": config.time_feature,
-              "relative_reward": config.relative_reward}
-    if config.env == "tune":
-        return {**common, "epoch": config.epoch, "parametrisation": config.parametrisation,
-                "residual_scale": config.residual_scale, "pipeline": config.pipeline}
-    return {**common, "max_order_factor": config.max_order_factor}
+def _jsonable(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars, tuples, specs and anchors as plain JSON values."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, Spec):
+        return value.name
+    if isinstance(value, Anchor):
+        return value.to_dict()
+    return value
+
+
+def _curve_callback(task: Any, n_envs: int, curve: list[dict[str, float]]) -> Any:
+    """An SB3 callback that appends to ``curve`` after each rollout.
+
+    Each row is the mean cost per period of the training episodes that finished in the rollout
+    (the last ``n_envs`` in SB3's episode buffer).
+    An episode's return is minus its cost over the anchor's expected cost per step; with a relative
+    reward it is the anchor's cost on its path minus the agent's, so the curve then shows the
+    anchor's expected cost minus that saving (a fill-rate penalty counts as cost).
+    """
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    offset = task.anchor.cost_per_period if task.relative_reward else 0.0
+    per_return = task.cost_scale * task.periods_per_step / task.n_periods
+
+    class Curve(BaseCallback):
+        def _on_rollout_end(self) -> None:
+            episodes = list(self.model.ep_info_buffer)[-n_envs:]
+            if episodes:
+                cost = np.mean([offset - e["r"] * per_return for e in episodes])
+                curve.append({"timesteps": int(self.num_timesteps), "cost": float(cost)})
+
+        def _on_step(self) -> bool:
+            return True
+
+    return Curve()
 
 
 class _Trainer:
@@ -287,27 +368,25 @@ class _Trainer:
             torch.set_num_threads(config.torch_threads)
         self.config = config
         self.started = time.perf_counter()
-        spec = load(config.scenario)
+        spec = config.scenario if isinstance(config.scenario, Spec) else load(config.scenario)
         self.target = _target_spec(spec, config)
-        options = _env_options(config)
-        family = "base-stock" if config.env == "direct" or config.parametrisation == "base-stock" else "sS"
-        self.anchor: Anchor = make_anchor(self.target, family, paths=config.anchor_paths,
-                                          periods=config.periods or spec.horizon, seed=config.seed)
         self.width = config.curriculum_start if config.curriculum and self.target.randomisation else 1.0
-        task_cls = TuneTask if config.env == "tune" else DirectOrderTask
-        task = task_cls(self.target, anchor=self.anchor, distribution=self._distribution(), **options)
-        self.options = {k: v for k, v in options.items()}
+        self.setup = env_setup(config, self.target, self._distribution())
+        task = self.setup.task
+        self.anchor: Anchor = task.anchor
         self.batched = BatchedVecEnv(task, config.n_envs)
         env = VecMonitor(self.batched)
         self.env = VecNormalize(env, norm_obs=True, norm_reward=True, gamma=config.gamma) \
             if config.normalize else env
+        self.n_steps = config.n_steps or task.n_steps
         self.model = self._model()
-        # Held-out evaluation paths from the full target distribution, and the anchor's cost on them.
-        self.eval_paths = SamplePaths.draw(self.target, config.eval_paths, task.periods,
-                                           seed=config.eval_seed, warmup=task.warmup)
-        self.anchor_cost = self._cost(self.anchor.policy())
-        self.best_cost, self.best_stats = np.inf, None
+        self.best_cost, self.best_stats, self.anchor_cost = np.nan, None, np.nan
+        if config.eval_paths:  # held-out paths from the full target distribution, the anchor's cost on them
+            self.eval_paths = SamplePaths.draw(self.target, config.eval_paths, task.periods,
+                                               seed=config.eval_seed, warmup=task.warmup)
+            self.best_cost, self.anchor_cost = np.inf, self._cost(self.anchor.policy())
         self.history: list[dict[str, float]] = []
+        self.curve: list[dict[str, float]] = []
         self.out = config.output_dir
         self.out.mkdir(parents=True, exist_ok=True)
 
@@ -322,9 +401,15 @@ class _Trainer:
         kwargs: dict[str, Any] = {"learning_rate": c.learning_rate, "gamma": c.gamma, "seed": c.seed,
                                   "device": c.device, "verbose": 0}
         if c.algo == "ppo":
-            kwargs.update(n_steps=c.n_steps, batch_size=c.batch_size, n_epochs=c.n_epochs)
+            rollout = self.n_steps * c.n_envs
+            batch = c.minibatch(rollout)
+            if batch != c.batch_size and c.batch_size < rollout:  # (a larger one: the whole rollout)
+                print(f"note: PPO minibatch {batch}, not {c.batch_size}: the nearest size that divides the "
+                      f"rollout of {rollout} steps ({c.n_envs} environments × {self.n_steps} steps)",
+                      file=sys.stderr)
+            kwargs.update(n_steps=self.n_steps, batch_size=batch, n_epochs=c.n_epochs)
         elif c.algo == "a2c":
-            kwargs.update(n_steps=c.n_steps)
+            kwargs.update(n_steps=self.n_steps)
         else:  # SAC
             kwargs.update(batch_size=c.batch_size, gradient_steps=c.gradient_steps,
                           learning_starts=min(1000, c.timesteps // 10))
@@ -338,17 +423,21 @@ class _Trainer:
 
     def metadata(self, normalisation: dict[str, dict | None]) -> dict[str, Any]:
         """The metadata of the agent (see :mod:`rl.artifacts`)."""
-        task = self.batched.task
-        c = self.config
+        c, setup = self.config, self.setup
+        batch = getattr(self.model, "batch_size", None)
+        # without evaluation, the learning curve of the report (hybrid.batch) is the training curve
+        history = self.history or [{**row, "anchor_cost": self.anchor.cost_per_period} for row in self.curve]
         return agent_metadata(
-            algo=c.algo, env=c.env, env_options=self.options, spec=self.target, anchor=self.anchor, task=task,
-            normalisation=normalisation,
-            action={"size": task.action_size,
-                    "names": task.residuals.names if c.env == "tune" else task.orders.names},
-            training={"config": asdict(c), "timesteps": int(self.model.num_timesteps),
-                      "train_time_s": time.perf_counter() - self.started, "history": self.history,
-                      "eval_paths": c.eval_paths, "eval_seed": c.eval_seed, "best_cost": self.best_cost,
-                      "anchor_cost": self.anchor_cost})
+            algo=c.algo, env=setup.saved_as, env_options=_jsonable(setup.options), spec=self.target,
+            anchor=self.anchor, task=setup.task, normalisation=normalisation, action=setup.action,
+            training={"config": _jsonable({f.name: getattr(c, f.name) for f in fields(c)}),
+                      "timesteps": int(self.model.num_timesteps),
+                      "n_steps": self.n_steps, "batch_size": batch,
+                      "train_time_s": time.perf_counter() - self.started, "history": history,
+                      "curve": self.curve, "eval_paths": c.eval_paths, "eval_seed": c.eval_seed,
+                      **{k: None if np.isnan(v) else v for k, v in (("best_cost", self.best_cost),
+                                                                     ("anchor_cost", self.anchor_cost))}},
+            **setup.extra)
 
     def _cost(self, policy: Any) -> float:
         """Mean cost per period (after the warm-up) on the evaluation paths."""
@@ -358,7 +447,7 @@ class _Trainer:
     def evaluate(self) -> None:
         """Evaluate the current model as deployed; keep it if best; widen the curriculum."""
         stats = self.normalisation()
-        agent = AgentPolicy(self.model, self.metadata({MODEL_FILE: stats}), normalisation=stats)
+        agent = self.setup.agent(self.model, self.metadata({MODEL_FILE: stats}), normalisation=stats)
         cost = self._cost(agent)
         self.history.append({"timesteps": int(self.model.num_timesteps), "cost": cost,
                              "anchor_cost": self.anchor_cost, "width": self.width})
@@ -370,10 +459,10 @@ class _Trainer:
             self.batched.set_distribution(self._distribution())
 
     def run(self) -> TrainResult:
-        """Learn, evaluating along the way; save everything."""
-        from stable_baselines3.common.callbacks import BaseCallback
+        """Learn, evaluating along the way (if asked); save everything."""
+        from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-        trainer, every = self, self.config.eval_every
+        trainer, every, evaluating = self, self.config.eval_every, bool(self.config.eval_paths)
 
         class Evaluate(BaseCallback):
             """Calls :meth:`_Trainer.evaluate` every ``eval_every`` timesteps."""
@@ -382,23 +471,29 @@ class _Trainer:
                 self.last = 0
 
             def _on_step(self) -> bool:
-                if every and self.num_timesteps - self.last >= every:
+                if evaluating and every and self.num_timesteps - self.last >= every:
                     self.last = self.num_timesteps
                     trainer.evaluate()
                 return True
 
-        self.evaluate()  # the untrained agent: the first point of the learning curve
-        learn(self.model, self.config.timesteps, Evaluate(), self.config.progress_bar)
-        if not self.history or self.history[-1]["timesteps"] != self.model.num_timesteps:
+        if evaluating:
+            self.evaluate()  # the untrained agent: the first point of the learning curve
+        callbacks = [Evaluate(), _curve_callback(self.setup.task, self.config.n_envs, self.curve)]
+        learn(self.model, self.config.timesteps, CallbackList(callbacks), self.config.progress_bar)
+        if evaluating and self.history[-1]["timesteps"] != self.model.num_timesteps:
             self.evaluate()
+        final = self.normalisation()
+        if not evaluating:  # the final model is the one kept
+            self.best_stats = final
+            self.model.save(self.out / MODEL_FILE)
         self.model.save(self.out / FINAL_MODEL_FILE)
         if self.config.normalize:
             self.env.save(str(self.out / NORMALIZE_FILE))
-        metadata = self.metadata({MODEL_FILE: self.best_stats, FINAL_MODEL_FILE: self.normalisation()})
+        metadata = self.metadata({MODEL_FILE: self.best_stats, FINAL_MODEL_FILE: final})
         path = write_metadata(self.out, metadata)
         return TrainResult(self.out / MODEL_FILE, path, int(self.model.num_timesteps),
                            metadata["training"]["train_time_s"], self.best_cost, self.anchor_cost,
-                           self.history)
+                           self.history, self.anchor, self.curve)
 
 
 def train(config: TrainConfig | str | None = None, **overrides: Any) -> TrainResult:

@@ -25,7 +25,6 @@ MODULES = {
 
 #: Functions over FUNCTION_LIMIT lines today: "path::qualified.name" -> lines (may shrink, not grow).
 FUNCTIONS = {
-    "hybrid/training.py::train_hybrid": 108,
     "cli.py::batch": 126,
     "cli.py::solve": 108,
 }

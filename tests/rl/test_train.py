@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import warnings
+
 import numpy as np
 import pytest
 
@@ -108,6 +111,9 @@ def test_invalid_config_fields_are_named() -> None:
         TrainConfig(n_envs=0).validate()
     with pytest.raises(SpecError, match="env"):
         TrainConfig(env="tuning").validate()
+    with pytest.raises(SpecError, match="eval_paths"):
+        TrainConfig(eval_paths=-1).validate()
+    TrainConfig(n_steps=None, eval_paths=0).validate()  # one episode per rollout; no evaluation
 
 
 @pytest.mark.parametrize("algo", ["a2c", "sac"])
@@ -127,3 +133,43 @@ def test_a_rounded_up_step_count_is_told_and_the_progress_bar_stays_off_stdout(t
     assert out == ""  # SB3's own bar would draw on stdout, into redirected output
     assert "note: training 128 steps, not 100: PPO collects 64 at a time (4 environments × 16 steps)" in err
     assert "128/128" in err  # the bar, sized to the real count
+
+
+def test_ppo_minibatch_divides_the_rollout_so_sb3_has_nothing_to_warn(tmp_path, capfd) -> None:
+    # 8 environments × 32 steps = 256; 100 does not divide it, 128 is the nearest size that does
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = train(tiny(tmp_path, timesteps=256, batch_size=100, eval_every=0, eval_paths=2))
+    assert not [w for w in caught if "mini-batch" in str(w.message)]
+    meta = json.loads(result.metadata_path.read_text())
+    assert meta["training"]["batch_size"] == 128
+    assert "note: PPO minibatch 128, not 100" in capfd.readouterr().err
+
+
+def test_the_minibatch_is_the_divisor_of_the_rollout_nearest_to_batch_size() -> None:
+    assert [TrainConfig(batch_size=b).minibatch(160) for b in (64, 512, 2, 40, 60)] == [80, 160, 2, 40, 40]
+    assert TrainConfig(batch_size=4).minibatch(7) == 7  # a prime rollout: the whole of it
+    with pytest.raises(SpecError, match="n_steps"):
+        TrainConfig().minibatch(1)
+
+
+def test_without_evaluation_the_final_model_is_kept_with_its_normalisation(tmp_path) -> None:
+    result = train(tiny(tmp_path, timesteps=256, eval_paths=0))
+    meta = json.loads(result.metadata_path.read_text())
+    stats = meta["observation"]["normalisation"]
+    assert result.history == [] and np.isnan(result.best_cost)
+    assert stats["model.zip"] == stats["final_model.zip"]
+    assert meta["training"]["history"] == [{**row, "anchor_cost": result.anchor.cost_per_period}
+                                           for row in result.curve]  # the curve hybrid.batch reads
+    assert rl.load(result.model_path).describe()["env"] == "tune"
+
+
+def test_a_model_file_without_its_normalisation_is_refused(trained, tmp_path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(trained.model_path.parent, copy)
+    shutil.copy(copy / "model.zip", copy / "renamed.zip")
+    with pytest.raises(SpecError, match="renamed.zip has no normalisation"):
+        rl.load(copy / "renamed.zip")
+    assert rl.load(copy / "final_model.zip").describe()["model"].endswith("final_model.zip")
