@@ -4,8 +4,9 @@ The presentation half of :mod:`cli`, kept apart so each command there only
 parses, calls the library and prints. rich is imported inside the functions,
 so importing this module (and ``echelon --help``) stays fast. Nothing here
 computes a result: the numbers come from :mod:`scenarios`, :mod:`milp` and
-:mod:`hybrid`; these functions lay them out. :func:`user_errors` turns
-a known error into one line and exit code 2.
+:mod:`hybrid`; these functions lay them out. :func:`user_errors` and
+:func:`usage_error` turn a known error or a bad option into one line and exit
+code 2; :func:`check_counts` is the commands' shared option check.
 """
 
 from __future__ import annotations
