@@ -266,7 +266,7 @@ def report(
     with ui.user_errors():
         path = write_report(db, out, title=title)
     size = path.stat().st_size
-    if not ui.output(as_json, {"report": str(path), "db": db, "bytes": size}):
+    if ui.output(as_json, {"report": str(path), "db": db, "bytes": size}):  # a console: not --json
         sys.stdout.write(f"report: {path} ({size / 1e6:.1f} MB)\n")
 
 
