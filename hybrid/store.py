@@ -57,7 +57,7 @@ from scenarios.errors import SpecError
 from scenarios.kpis import json_safe
 
 __all__ = ["RUN_COLUMNS", "TRAJECTORY_COLUMNS", "CURVE_COLUMNS", "PATH_COST_COLUMNS", "FAILURE_COLUMNS",
-           "Store", "run_key"]
+           "Store", "mean_over_seeds", "run_key"]
 
 RUN_COLUMNS: dict[str, str] = {
     "key": "VARCHAR PRIMARY KEY",
@@ -381,6 +381,30 @@ class Store:
         self.connection.execute(f"COPY (SELECT * FROM {table} ORDER BY ALL) TO '{literal}' "
                                 "(FORMAT PARQUET)")
         return path
+
+
+def mean_over_seeds(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Average stored runs over their seeds: one row per (scenario, policy), in first-seen order.
+
+    :param runs: rows of :meth:`Store.runs`.
+    :returns: dicts with ``scenario``, ``policy``, ``seeds`` (how many runs), ``cost_mean``
+        (the mean of the runs' mean cost per period) and ``fill_rate`` (the mean over runs
+        that have one; ``None`` if none has).
+
+    >>> mean_over_seeds([{"scenario": "a", "policy": "sS", "cost_mean": 2.0, "fill_rate": 0.9},
+    ...                  {"scenario": "a", "policy": "sS", "cost_mean": 4.0, "fill_rate": None}])
+    [{'scenario': 'a', 'policy': 'sS', 'seeds': 2, 'cost_mean': 3.0, 'fill_rate': 0.9}]
+    """
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for r in runs:
+        groups.setdefault((r["scenario"], r["policy"]), []).append(r)
+    means = []
+    for (scenario, policy), group in groups.items():
+        fills = [r["fill_rate"] for r in group if r["fill_rate"] is not None]
+        means.append({"scenario": scenario, "policy": policy, "seeds": len(group),
+                      "cost_mean": sum(r["cost_mean"] for r in group) / len(group),
+                      "fill_rate": sum(fills) / len(fills) if fills else None})
+    return means
 
 
 def _json_default(value: Any) -> Any:

@@ -8,6 +8,8 @@
 >>> bool((hindsight_bound(spec, paths) <= run.total_cost.mean(axis=1) + 1e-6).all())
 True
 
+:func:`solve_summary` runs one method (rolling, hindsight, static) on sample
+paths and summarises it, as ``echelon solve`` prints it.
 :func:`rolling_from_params` and :func:`static_from_params` build the policy
 families ``rolling-horizon`` (``rolling-horizon:horizon=13,safety=...``) and
 ``milp-static`` (optimal static levels, solved on the training paths); the
@@ -21,9 +23,10 @@ from milp.pulp_model import solve_pulp
 from milp.rolling import RollingHorizonPolicy, rolling_from_params
 from milp.solve import Solver, SolveStats, binding_families, lp_bound
 from milp.static import StaticResult, optimise_static, static_from_params
+from milp.summary import solve_summary
 
 __all__ = [
     "InfeasibleWindow", "RollingHorizonPolicy", "SolveStats", "Solver", "binding_families",
     "build_model", "hindsight_bound", "hindsight_model", "lp_bound", "rolling_from_params",
-    "StaticResult", "optimise_static", "set_state", "solve_pulp", "static_from_params",
+    "StaticResult", "optimise_static", "set_state", "solve_pulp", "solve_summary", "static_from_params",
 ]

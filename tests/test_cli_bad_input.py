@@ -200,7 +200,7 @@ def test_bad_input_is_one_line_and_exit_2(build, words, tmp_path, request) -> No
 
 
 def test_tune_overwrite_lets_an_agent_be_replaced(agent, tmp_path) -> None:
-    from cli import _check_agent_out
+    from hybrid.tuning import check_agent_out as _check_agent_out
     from scenarios.errors import SpecError
 
     out = copy_agent(agent, tmp_path, "intact")

@@ -127,7 +127,7 @@ def test_same_seed_same_json_results_and_timings_kept_apart():
 
 # ----------------------------------------------------------------------- solve
 def test_solve_table_has_labels_units_and_percentages():
-    from cli import _solve_rows
+    from hybrid.console import solve_rows as _solve_rows
 
     static = {"scenario": "serial-3", "method": "static", "paths": 50, "seed": 0, "status": "optimal",
               "family": "echelon-base-stock", "levels": [6.45, 12.07, 22.7], "objective": 47.65,
@@ -162,7 +162,7 @@ def test_solve_prints_the_readable_table():
 def test_fitting_table_prints_brackets_as_text():
     from rich.console import Console
 
-    from cli import _fitting_table
+    from hybrid.console import fitting_table as _fitting_table
 
     console = Console(width=60, record=True, file=io.StringIO())
     console.print(_fitting_table(console, "runs/[best]", [{"name": "grid[2]", "n": "1"}], key="name"))

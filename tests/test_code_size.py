@@ -25,12 +25,10 @@ MODULES = {
 
 #: Functions over FUNCTION_LIMIT lines today: "path::qualified.name" -> lines (may shrink, not grow).
 FUNCTIONS = {
-    "cli.py::batch": 126,
-    "cli.py::solve": 108,
 }
 
 #: cli.py's lines today (the goal is CLI_LIMIT; lower this as cli.py gets thinner).
-CLI_LINES = 957
+CLI_LINES = 350
 
 
 def _files() -> list[Path]:

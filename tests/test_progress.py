@@ -11,6 +11,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 import cli
+from hybrid import console
 from hybrid.baselines import tune_safety
 from milp import RollingHorizonPolicy, hindsight_bound
 from scenarios import builtin
@@ -124,10 +125,11 @@ def test_a_pipe_gets_a_line_per_task_on_stderr(small_file: str) -> None:
 
 def test_a_terminal_gets_a_bar_with_an_eta(monkeypatch: pytest.MonkeyPatch) -> None:
     screen = io.StringIO()
-    monkeypatch.setattr(cli, "_stderr", lambda: Console(file=screen, force_terminal=True, width=100))
+    terminal = Console(file=screen, force_terminal=True, width=100)
+    monkeypatch.setattr(console, "stderr_console", lambda: terminal)
     ticks = [0.0, 0.0, 1.0]  # the task starts at 0 s, one path takes 1 s
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: ticks.pop(0) if len(ticks) > 1 else ticks[0])
-    with cli._progress(False) as progress:
+    monkeypatch.setattr(console.time, "perf_counter", lambda: ticks.pop(0) if len(ticks) > 1 else ticks[0])
+    with console.progress(False) as progress:
         progress("drawing 200 training paths", 0, None)
         progress("hindsight bound on 4 paths", 0, 4)
         progress("hindsight bound on 4 paths", 1, 4)  # left here: the last frame shows it
@@ -138,9 +140,9 @@ def test_a_terminal_gets_a_bar_with_an_eta(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_a_pipe_gets_an_eta_line_at_most_every_30_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
     screen = io.StringIO()
-    progress = cli._progress_lines(Console(file=screen, width=200))
+    progress = console.progress_lines(Console(file=screen, width=200))
     now = [0.0]
-    monkeypatch.setattr(cli.time, "perf_counter", lambda: now[0])
+    monkeypatch.setattr(console.time, "perf_counter", lambda: now[0])
     progress("hindsight bound on 10 paths", 0, 10)
     for p in range(1, 11):
         now[0] = 10.0 * p  # ten seconds a path
