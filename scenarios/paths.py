@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from scenarios.budget import check_sample_paths
 from scenarios.errors import SpecError
 from scenarios.processes import draw_demand, draw_lead_times
 from scenarios.spec import Spec
@@ -91,8 +92,7 @@ class SamplePaths:
                                  ("seed", seed, 0), ("warmup", warmup, 0)):
             if not isinstance(value, int | np.integer) or value < low:
                 raise SpecError(name, f"must be an integer >= {low}, got {value!r}")
-        from scenarios.budget import check_sample_paths  # refuse what would not fit in memory
-        check_sample_paths(spec, paths, periods, warmup)
+        check_sample_paths(spec, paths, periods, warmup)  # refuse what would not fit in memory
         total = warmup + periods
         arrays: dict[str, np.ndarray] = {}
         for b, start in enumerate(range(0, paths, BLOCK)):
