@@ -38,7 +38,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import tempfile
 import threading
 import time
 import traceback
@@ -57,6 +56,7 @@ import numpy as np
 from hybrid.batchfile import Batch, Job
 from hybrid.store import Store
 from scenarios.errors import SpecError
+from scenarios.outputs import writable_file
 
 __all__ = ["BACKENDS", "BatchSummary", "JobOutcome", "check_export", "check_options", "run_batch", "run_job"]
 
@@ -380,25 +380,16 @@ def _ray(jobs: list[Job], workers: int | None, address: str | None, run: Callabl
 def check_export(path: str | Path) -> Path:
     """Check that a Parquet file can be written at ``path`` before anything runs.
 
+    Unlike ``--out`` elsewhere, a missing folder is not made: a typo in it should not
+    leave a new folder behind. The rest is :func:`scenarios.outputs.writable_file`.
+
     :raises SpecError: field ``--export``: a directory, a missing or
         non-directory parent, or no permission to write there.
     """
     target = Path(path)
-    parent = target.parent
-    if target.is_dir():
-        raise SpecError("--export", f"{str(path)!r} is a directory; give a Parquet file name")
-    if not parent.exists():
-        raise SpecError("--export", f"directory {str(parent)!r} does not exist (for {str(path)!r})")
-    if not parent.is_dir():
-        raise SpecError("--export", f"{str(parent)!r} is not a directory (for {str(path)!r})")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise SpecError("--export", f"{str(path)!r} exists and is not writable")
-    try:  # the one sure test of a directory: write in it
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".echelon-export-"):
-            pass
-    except OSError as err:
-        raise SpecError("--export", f"cannot write in {str(parent)!r}: {err.strerror or err}") from None
-    return target
+    if not target.parent.exists():
+        raise SpecError("--export", f"directory {str(target.parent)!r} does not exist (for {str(path)!r})")
+    return writable_file("--export", target)
 
 
 def check_options(backend: str, workers: int | None, address: str | None,

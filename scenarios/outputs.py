@@ -27,7 +27,7 @@ def writable_dir(field: str, path: str | Path) -> Path:
         raise SpecError(field, f"{path} is a file; give a directory")
     try:
         path.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=path).close()
+        tempfile.NamedTemporaryFile(dir=path, prefix=".echelon-probe-").close()
     except OSError as err:
         raise SpecError(field, f"cannot write in {path}: {err.strerror or err}") from None
     return path

@@ -232,7 +232,7 @@ def test_ctrl_c_stops_the_batch_in_one_line_and_keeps_what_finished(tmp_path):
 def test_export_path_is_checked_before_anything_runs(tmp_path, monkeypatch, case):
     from typer.testing import CliRunner
 
-    import hybrid.batch
+    import scenarios.outputs
     from cli import app
 
     batch, db = tmp_path / "b.toml", tmp_path / "r.duckdb"
@@ -246,7 +246,7 @@ def test_export_path_is_checked_before_anything_runs(tmp_path, monkeypatch, case
         def refused(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr(hybrid.batch.tempfile, "NamedTemporaryFile", refused)
+        monkeypatch.setattr(scenarios.outputs.tempfile, "NamedTemporaryFile", refused)
     export = {"missing parent": tmp_path / "nowhere" / "r.parquet",
               "parent is a file": tmp_path / "file" / "r", "a directory": tmp_path / "dir",
               "read-only": locked / "r.parquet"}[case]
