@@ -49,18 +49,6 @@ def unwritable_dir(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory) -> Path:
-    """A tiny trained RL agent (about a second)."""
-    from rl.training import TrainConfig, train
-
-    out = tmp_path_factory.mktemp("agent")
-    train(TrainConfig(scenario="lost-sales-poisson", timesteps=64, n_envs=2, n_steps=32, batch_size=64,
-                      n_epochs=1, periods=10, eval_every=0, eval_paths=2, anchor_paths=4,
-                      progress_bar=False, out=str(out)))
-    return out
-
-
 def copy_agent(agent: Path, tmp_path: Path, how: str) -> str:
     """A copy of ``agent``: intact, its model.zip cut to half or emptied, and/or its metadata a hybrid's."""
     copy = tmp_path / how

@@ -88,18 +88,6 @@ def test_simulate_knows_every_family_in_a_fresh_process() -> None:
     assert exits == ["exit 0", "exit 2"], proc.stderr
 
 
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory) -> Path:
-    """A tiny trained RL agent on lost-sales-poisson (as in tests/test_cli_bad_input.py)."""
-    from rl.training import TrainConfig, train
-
-    out = tmp_path_factory.mktemp("agent")
-    train(TrainConfig(scenario="lost-sales-poisson", timesteps=64, n_envs=2, n_steps=32, batch_size=64,
-                      n_epochs=1, periods=10, eval_every=0, eval_paths=2, anchor_paths=4,
-                      progress_bar=False, out=str(out)))
-    return out
-
-
 def test_simulate_runs_a_saved_agent(agent: Path) -> None:
     result = run("simulate", "-s", "lost-sales-poisson", "-p", f"rl:path={agent}", "--path", "1", *SIZES)
     assert result.exit_code == 0, result.output
