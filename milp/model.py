@@ -46,6 +46,10 @@ trajectory satisfies both (its expired units are the discards), so the
 hindsight model stays a lower bound; the plan may hold slightly older stock
 than FIFO issuing allows.
 
+Terminal value: the stock on hand at the end of the window is credited
+``terminal_value[n,k]`` per unit (a mutable parameter, 0 by default), so a
+plan need not drain its stock as the window closes (see :mod:`milp.rolling`).
+
 Safety stock: a target ``safety[n,k]`` on end-of-period on hand. ``"soft"``
 (default): each unit-period below the target costs ``safety_penalty`` (by
 default the largest shortage cost), so a window is never made infeasible by a
@@ -108,7 +112,7 @@ from milp.model_state import bigm_from_demand, cover_from_demand, set_state
 from scenarios.errors import SpecError
 from scenarios.network import Network
 
-__all__ = ["ModelData", "build_model", "set_state", "bigm_from_demand", "NAIVE_BIG_M", "FORMULATIONS",
+__all__ = ["ModelData", "build_model", "model_data", "populate", "safety_penalty_of", "window_cost", "set_state", "bigm_from_demand", "NAIVE_BIG_M", "FORMULATIONS",
            "SAFETY_MODES", "TIMINGS", "expected_lead_times", "cover_from_demand", "dearer_upstream",
            "lead_chain", "require_timing"]
 
@@ -144,14 +148,41 @@ def build_model(network: Network, horizon: int, *, integer: bool = False, formul
     :return: the model; ``model.data`` holds its :class:`ModelData`.
     :raises SpecError: an invalid option, or a timing the model does not implement (``"orgym"``).
     """
-    _check_options(network, horizon, formulation, safety)
+    data = model_data(network, horizon, integer=integer, formulation=formulation, lead_times=lead_times,
+                      bound=bound, safety=safety)
     net, H = network, int(horizon)
-    lead = lead_table(net, H, lead_times)
-    data = ModelData(net, H, lead, net.spec.timing, formulation, bound, integer, safety)
-    index_model(data)
-    penalty = float(net.shortage_cost.max(initial=0.0)) if safety_penalty is None else float(safety_penalty)
+    penalty = safety_penalty_of(net, safety_penalty)
 
     m = pyo.ConcreteModel(name=f"{net.spec.name}-H{H}")
+    populate(m, data)
+    m.cost = pyo.Objective(rule=lambda m: window_cost(m, data, penalty), sense=pyo.minimize)
+    return m
+
+
+def model_data(network: Network, horizon: int, *, integer: bool = False, formulation: str = "tight",
+               lead_times: np.ndarray | None = None, bound: bool = False,
+               safety: str = "soft") -> ModelData:
+    """The checked, indexed :class:`ModelData` of one window (options as in :func:`build_model`)."""
+    _check_options(network, horizon, formulation, safety)
+    net, H = network, int(horizon)
+    data = ModelData(net, H, lead_table(net, H, lead_times), net.spec.timing, formulation, bound, integer,
+                     safety)
+    index_model(data)
+    return data
+
+
+def safety_penalty_of(network: Network, safety_penalty: float | None = None) -> float:
+    """Cost per unit-period below a soft safety target: given, or the scenario's largest shortage cost."""
+    return float(network.shortage_cost.max(initial=0.0)) if safety_penalty is None else float(safety_penalty)
+
+
+def populate(m: pyo.Block, data: ModelData) -> None:
+    """Add the window's sets, parameters, variables and constraints to a model or block ``m``.
+
+    :func:`build_model` populates a ``ConcreteModel``; the stochastic planner
+    (:mod:`milp.futures_model`) populates one block per sampled future.
+    """
+    net, H = data.network, data.horizon
     m.data = data
     sizes = (net.n_nodes, net.n_skus, net.n_arcs, net.n_demands, H)
     m.N, m.K, m.E, m.D, m.T = (pyo.Set(initialize=range(n), ordered=True) for n in sizes)
@@ -169,8 +200,6 @@ def build_model(network: Network, horizon: int, *, integer: bool = False, formul
         add_echelon_stock(m, data)
     _add_moq(m, data)
     _add_safety_stock(m, data)
-    m.cost = pyo.Objective(rule=lambda m: _total_cost(m, data, penalty), sense=pyo.minimize)
-    return m
 
 
 def _check_options(network: Network, horizon: int, formulation: str, safety: str) -> None:
@@ -213,6 +242,7 @@ def _add_parameters(m: pyo.ConcreteModel, data: ModelData) -> None:
     m.PAIRS = pyo.Set(initialize=data.cover_pairs, dimen=3, ordered=True)
     m.cover_demand = pyo.Param(m.COVER, m.K, m.T, mutable=True, initialize=1.0)
     m.cover_stock = pyo.Param(m.COVER, m.K, mutable=True, initialize=0.0)
+    m.terminal_value = pyo.Param(m.N, m.K, mutable=True, initialize=0.0)
     m.hold_scale = pyo.Param(mutable=True, initialize=1.0)
     m.short_scale = pyo.Param(mutable=True, initialize=1.0)
 
@@ -474,8 +504,8 @@ def _add_safety_stock(m: pyo.ConcreteModel, data: ModelData) -> None:
         m.safety_stock = pyo.Constraint(rows, rule=safety_stock)
 
 
-def _total_cost(m: pyo.ConcreteModel, data: ModelData, penalty: float):
-    """The objective: the simulator's period costs over the window, plus the soft-target penalty."""
+def window_cost(m: pyo.Block, data: ModelData, penalty: float):
+    """The objective of one window (or one future's block): the simulator's period costs over the window, plus the soft-target penalty."""
     net, H = data.network, data.horizon
     yield_in = net.yield_rate[net.customer]  # (E,)
     per_unit = net.unit_cost + net.transport_cost + net.operating_cost[net.customer]  # (E,)
@@ -497,4 +527,5 @@ def _total_cost(m: pyo.ConcreteModel, data: ModelData, penalty: float):
     revenue = sum(float(price[d]) * m.S[d, j] for d in m.D for j in m.T if price[d] > 0)
     below = (penalty * sum(m.G[n, k, j] for n in m.N for k in m.K for j in m.T)
              if data.safety_mode == "soft" else 0.0)
-    return hold + pipe + pipe_scheduled + short + shipping + fixed + waste - revenue + below
+    left = sum(m.terminal_value[n, k] * m.I[n, k, H - 1] for n in m.N for k in m.K)
+    return hold + pipe + pipe_scheduled + short + shipping + fixed + waste - revenue + below - left

@@ -93,7 +93,8 @@ def set_state(m: pyo.ConcreteModel, *, on_hand: np.ndarray, demand: np.ndarray,
               arriving: np.ndarray | None = None, arriving_later: np.ndarray | None = None,
               owed: np.ndarray | None = None, backlog: np.ndarray | None = None,
               safety: np.ndarray | None = None, available: np.ndarray | None = None,
-              alive: np.ndarray | None = None, hold_scale: float = 1.0, shortage_scale: float = 1.0) -> None:
+              alive: np.ndarray | None = None, hold_scale: float = 1.0, shortage_scale: float = 1.0,
+              terminal_value: np.ndarray | None = None) -> None:
     """Set every mutable parameter of a model built by :func:`build_model`.
 
     Unset optional arguments take their neutral value (nothing in transit, owed
@@ -114,6 +115,7 @@ def set_state(m: pyo.ConcreteModel, *, on_hand: np.ndarray, demand: np.ndarray,
         each period (default: all of ``on_hand`` for the first ``shelf_life - 1`` periods).
     :param hold_scale: multiplier on holding and pipeline costs (the path's).
     :param shortage_scale: multiplier on shortage costs (the path's).
+    :param terminal_value: ``(N, K)`` credit per unit on hand at the window's end (default 0).
     """
     data: ModelData = m.data
     net, H = data.network, data.horizon
@@ -140,6 +142,7 @@ def set_state(m: pyo.ConcreteModel, *, on_hand: np.ndarray, demand: np.ndarray,
     _store(m.owed, owed)
     _store(m.backlog0, backlog)
     _store(m.safety, safety)
+    _store(m.terminal_value, np.zeros((N, K)) if terminal_value is None else terminal_value)
     _store(m.available, available)
     perishable = net.shelf_life > 0
     if perishable.any():

@@ -26,15 +26,23 @@ import numpy as np
 import pyomo.environ as pyo
 
 from milp.forecast import FORECASTS, demand_quantile
+from milp.futures_model import build_futures_model, future_blocks
 from milp.model import SAFETY_MODES, build_model, lead_chain, require_timing, set_state
 from milp.solve import Solver, SolveStats
 from scenarios.budget import check_milp
 from scenarios.errors import SpecError
+from scenarios.futures import demand_futures, supply_futures
 from scenarios.network import Network
 from scenarios.simulator import State
 from scenarios.spec import Spec
 
-__all__ = ["PlanningModel", "RollingHorizonPolicy", "rolling_from_params"]
+__all__ = ["MAX_FUTURES", "PlanningModel", "RollingHorizonPolicy", "TERMINALS", "replacement_cost",
+           "rolling_from_params"]
+
+#: Ways to value the stock left at the window's end (see :class:`RollingHorizonPolicy`).
+TERMINALS = ("none", "replacement")
+#: Most futures a two-stage window may plan against (the model grows linearly in them).
+MAX_FUTURES = 200
 
 
 @dataclass(frozen=True)
@@ -58,24 +66,39 @@ class PlanningModel:
 
     @classmethod
     def build(cls, network: Network, horizon: int, *, integer: bool, formulation: str, safety_mode: str,
-              time_limit: float, mip_gap: float, threads: int) -> PlanningModel:
-        """Build the window model and its solver (nothing is loaded into HiGHS before the first solve)."""
-        model = build_model(network, horizon, integer=integer, formulation=formulation, safety=safety_mode)
-        first = [model.x[e, k, 0] for e in range(network.n_arcs) for k in range(network.n_skus)]
-        setups = list(model.y.values()) + list(model.z.values())
+              time_limit: float, mip_gap: float, threads: int, futures: int = 1,
+              lead_tables: np.ndarray | None = None) -> PlanningModel:
+        """Build the window model and its solver (nothing is loaded into HiGHS before the first solve).
+
+        :param futures: ``1``: the deterministic model (:func:`milp.model.build_model`); more: the
+            two-stage model over that many futures (:func:`milp.futures_model.build_futures_model`).
+        :param lead_tables: ``(futures, H, E)`` the futures' lead times (two-stage model only).
+        """
+        if futures == 1:
+            model = build_model(network, horizon, integer=integer, formulation=formulation, safety=safety_mode)
+        else:
+            model = build_futures_model(network, horizon, futures, lead_tables=lead_tables, integer=integer,
+                                        formulation=formulation, safety=safety_mode)
+        blocks = future_blocks(model)
+        first = [blocks[0].x[e, k, 0] for e in range(network.n_arcs) for k in range(network.n_skus)]
+        setups = [v for b in blocks for v in (*b.y.values(), *b.z.values())]
         position = {id(v): i for i, v in enumerate(setups)}
-        shifted = [(v, position[id(model.y[e, j + 1])]) for (e, j), v in model.y.items() if j + 1 < horizon]
-        shifted += [(v, position[id(model.z[e, k, j + 1])]) for (e, k, j), v in model.z.items()
+        shifted = [(v, position[id(b.y[e, j + 1])]) for b in blocks for (e, j), v in b.y.items()
+                   if j + 1 < horizon]
+        shifted += [(v, position[id(b.z[e, k, j + 1])]) for b in blocks for (e, k, j), v in b.z.items()
                     if j + 1 < horizon]
         solver = Solver(model, time_limit=time_limit, mip_gap=mip_gap, threads=threads)
         return cls(model, solver, first, setups, shifted)
 
-    def solve(self, window: dict[str, Any], previous: np.ndarray | None) -> SolveStats:
+    def solve(self, window: dict[str, Any] | list[dict[str, Any]], previous: np.ndarray | None) -> SolveStats:
         """Set the window's state (:func:`milp.model.set_state` keywords) and solve.
 
+        :param window: the state, or one per future of a two-stage model.
         :param previous: the setups of this path's previous plan (:attr:`setups` order), or ``None``.
         """
-        set_state(self.model, **window)
+        for block, state in zip(future_blocks(self.model), window if isinstance(window, list) else [window],
+                                strict=True):
+            set_state(block, **state)
         hint = None if previous is None else [(now, previous[later]) for now, later in self.shifted]
         return self.solver.solve(hint=hint)
 
@@ -111,6 +134,17 @@ class RollingHorizonPolicy:
     :param safety_mode: ``"soft"`` (penalised) or ``"hard"`` safety-stock targets.
     :param persistent: keep one model and solver and change parameters (``False``
         rebuilds the model every period; for comparison only).
+    :param scenarios: futures ``M`` planned against each period. ``1``: the forecast itself (the
+        deterministic planner). More: ``M`` futures drawn around the forecast by the scenario's
+        own processes (:mod:`scenarios.futures`), one shared set of orders for now and recourse
+        per future (:mod:`milp.futures_model`); demand and disruptions are redrawn every period,
+        lead times once per run.
+    :param seed: seed of the futures: path ``p`` in period ``t`` draws from ``[seed, p, t]``,
+        so a path's plans do not depend on how many paths run.
+    :param terminal: value of the stock left on hand at the window's end: ``"none"`` (0), or
+        ``"replacement"``: what it would cost to bring a unit there again (the cheapest chain of
+        unit, transport and operating costs from an external supplier), so the plan does not
+        drain its stock as the window closes only to buy it again after.
     """
 
     name = "rolling-horizon"
@@ -119,7 +153,7 @@ class RollingHorizonPolicy:
                  forecast: str = "mean", quantile: float = 0.5, window: int = 8,
                  time_limit: float = 10.0, mip_gap: float = 0.01, threads: int = 1,
                  integer: bool | None = None, formulation: str = "tight", safety_mode: str = "soft",
-                 persistent: bool = True) -> None:
+                 persistent: bool = True, scenarios: int = 1, seed: int = 0, terminal: str = "none") -> None:
         require_timing(spec, "the rolling-horizon planner")
         if not isinstance(horizon, int | np.integer) or horizon < 1:
             raise SpecError("horizon", f"must be an integer >= 1, got {horizon!r}")
@@ -141,6 +175,13 @@ class RollingHorizonPolicy:
         safety = np.asarray(safety, dtype=float)
         if not np.all(np.isfinite(safety)) or np.any(safety < 0):
             raise SpecError("safety", f"must be finite numbers >= 0, got {safety.tolist()}")
+        if not isinstance(scenarios, int | np.integer) or not 1 <= scenarios <= MAX_FUTURES:
+            raise SpecError("scenarios", f"must be an integer in [1, {MAX_FUTURES}], got {scenarios!r}")
+        if not isinstance(seed, int | np.integer) or seed < 0:
+            raise SpecError("seed", f"must be an integer >= 0, got {seed!r}")
+        if terminal not in TERMINALS:
+            raise SpecError("terminal", f"must be one of {TERMINALS}, got {terminal!r}")
+        self.futures, self.seed, self.terminal = int(scenarios), int(seed), terminal
         self.spec = spec
         self.horizon, self.window = int(horizon), int(window)
         self.forecast, self.quantile = forecast, quantile
@@ -162,6 +203,10 @@ class RollingHorizonPolicy:
         self.network = network
         self.n_paths = n_paths
         self._safety = self._expand_safety(network)
+        self._terminal = (replacement_cost(network) if self.terminal == "replacement"
+                          else np.zeros((network.n_nodes, network.n_skus)))
+        self._leads = (supply_futures(self.spec, self.horizon, self.futures, np.random.default_rng([self.seed]))[0]
+                       if self.futures > 1 else None)
         self._planning = self._build() if self.persistent else None
         self._seen = np.zeros((n_paths, 0, network.n_demands))
         self._plans: list[np.ndarray | None] = [None] * n_paths
@@ -190,7 +235,7 @@ class RollingHorizonPolicy:
         orders = np.zeros((state.owed.shape[0], net.n_arcs, net.n_skus))
         for p in range(orders.shape[0]):
             planning = self._planning if self.persistent else self._build()
-            stats = planning.solve(self._window_state(state, p, t, demand[p]), self._plans[p])
+            stats = planning.solve(self._windows(state, p, t, demand[p]), self._plans[p])
             self.stats.append(stats)
             if stats.objective is None:  # stopped without a plan: order nothing this period
                 self._plans[p] = None
@@ -225,7 +270,7 @@ class RollingHorizonPolicy:
 
     def describe(self) -> dict[str, Any]:
         """The planner's settings (for JSON)."""
-        return {"horizon": self.horizon, "safety": np.round(self.safety, 6).tolist(),
+        return {"horizon": self.horizon, "scenarios": self.futures, "seed": self.seed, "terminal": self.terminal, "safety": np.round(self.safety, 6).tolist(),
                 "forecast": self.forecast, "quantile": self.quantile, "window": self.window,
                 "time_limit": self.time_limit, "mip_gap": self.mip_gap, "threads": self.threads,
                 "integer": self.integer, "formulation": self.formulation,
@@ -235,7 +280,18 @@ class RollingHorizonPolicy:
     def _build(self) -> PlanningModel:
         return PlanningModel.build(self.network, self.horizon, integer=self.integer,
                                    formulation=self.formulation, safety_mode=self.safety_mode,
-                                   time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads)
+                                   time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads,
+                                   futures=self.futures, lead_tables=self._leads)
+
+    def _windows(self, state: State, p: int, t: int, forecast: np.ndarray) -> dict[str, Any] | list[dict[str, Any]]:
+        """Path ``p``'s window: its state and forecast, or one per sampled future."""
+        window = self._window_state(state, p, t, forecast)
+        if self.futures == 1:
+            return window
+        rng = np.random.default_rng([self.seed, p, t])
+        demand = demand_futures(self.spec, forecast, t, self.futures, rng)
+        available = supply_futures(self.spec, self.horizon, self.futures, rng)[1]
+        return [dict(window, demand=demand[f], available=available[f]) for f in range(self.futures)]
 
     def _expand_safety(self, network: Network) -> np.ndarray:
         """Safety targets ``(N, K)`` from a scalar, ``(N,)`` or ``(N, K)``."""
@@ -299,7 +355,28 @@ class RollingHorizonPolicy:
                 "owed": state.owed[p], "backlog": state.backlog[p],
                 "safety": self._safety[p] if self._safety.ndim == 3 else self._safety,
                 "alive": alive, "hold_scale": float(state.paths.holding_scale[p]),
-                "shortage_scale": float(state.paths.shortage_scale[p])}
+                "shortage_scale": float(state.paths.shortage_scale[p]), "terminal_value": self._terminal}
+
+
+def replacement_cost(network: Network) -> np.ndarray:
+    """``(N, K)`` cheapest cost per unit of bringing stock to each node from an external supplier.
+
+    The sum of unit, transport and operating costs along the cheapest chain of arcs, per unit
+    arriving (an arc's cost divided by its yield). Nodes are visited in the network's supply
+    order, so every supplier is priced before its customers.
+    """
+    cost = np.full(network.n_nodes, np.inf)
+    per_unit = network.unit_cost + network.transport_cost + network.operating_cost[network.customer]
+    for _ in range(network.n_nodes):  # Bellman-Ford on a DAG: N rounds suffice
+        upstream = np.where(network.supplier < 0, 0.0, cost[np.maximum(network.supplier, 0)])
+        arriving = (upstream + per_unit) / network.yield_rate[network.customer]
+        np.minimum.at(cost, network.customer, arriving)
+    cost = np.where(np.isfinite(cost), cost, 0.0)
+    return np.repeat(cost[:, None], network.n_skus, axis=1)
+
+
+_TEXT_KEYS = ("horizon", "safety", "forecast", "quantile", "window", "time_limit", "mip_gap", "threads",
+              "scenarios", "seed", "terminal")
 
 
 def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
@@ -307,29 +384,28 @@ def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
     """Build the planner from a policy text's parameters (``rolling-horizon:horizon=13,safety=...``).
 
     Keys: ``horizon``, ``safety`` (1 value, or one per node), ``forecast``,
-    ``quantile``, ``window``, ``time_limit``, ``mip_gap``, ``threads``; every
-    key but ``safety`` takes one value.
+    ``quantile``, ``window``, ``time_limit``, ``mip_gap``, ``threads``, ``scenarios``
+    (futures planned against), ``seed`` (of the futures), ``terminal``; every key but
+    ``safety`` takes one value.
 
     :raises SpecError: an unknown key, several values for a one-value key, or a bad value.
     """
     kwargs: dict[str, Any] = {}
     for key, values in (params or {}).items():
-        if key not in ("horizon", "safety", "forecast", "quantile", "window", "time_limit", "mip_gap",
-                       "threads"):
-            raise SpecError(f"policy.{key}", "rolling-horizon takes horizon, safety, forecast, quantile, "
-                            "window, time_limit, mip_gap, threads")
+        if key not in _TEXT_KEYS:
+            raise SpecError(f"policy.{key}", f"rolling-horizon takes {', '.join(_TEXT_KEYS)}")
         if key != "safety" and len(values) != 1:  # safety alone takes one value per node
             raise SpecError(f"policy.{key}", f"takes one value, got {len(values)}: "
                             f"{','.join(f'{v:g}' if isinstance(v, float) else v for v in values)}")
-        if key != "forecast" and any(isinstance(v, str) for v in values):
+        if key not in ("forecast", "terminal") and any(isinstance(v, str) for v in values):
             raise SpecError(f"policy.{key}", f"{next(v for v in values if isinstance(v, str))!r} is "
                             "not a number")
         value = values[0]
-        if key == "forecast":
+        if key in ("forecast", "terminal"):
             kwargs[key] = str(value)
         elif key == "safety":
             kwargs[key] = value if len(values) == 1 else np.asarray(values, dtype=float)
-        elif key in ("horizon", "window", "threads"):
+        elif key in ("horizon", "window", "threads", "scenarios", "seed"):
             if value != int(value):
                 raise SpecError(f"policy.{key}", f"must be a whole number, got {value:g}")
             kwargs[key] = int(value)

@@ -72,7 +72,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("sS", _CLASSICAL, "sS[:s=...;S=...]", "tuned"),
     Family("sQ", _CLASSICAL, "sQ[:s=...;Q=...]", "tuned"),
     Family("capped-base-stock", _CLASSICAL, "capped-base-stock[:S=...;r=...]", "tuned"),
-    Family("rolling-horizon", "milp:rolling_from_params", "rolling-horizon[:horizon=H,safety=...]",
+    Family("rolling-horizon", "milp:rolling_from_params", "rolling-horizon[:horizon=H,safety=...,scenarios=M]",
            "defaults"),
     Family("milp-static", "milp:static_from_params", "milp-static", "solved"),
     Family("rolling-horizon-ss", "hybrid.baselines:rolling_ss_from_params",

@@ -1,0 +1,76 @@
+"""The two-stage window model of the stochastic planner: one block per sampled future.
+
+:func:`build_futures_model` puts ``M`` copies of the deterministic window
+model (:func:`milp.model.populate`) side by side, one Pyomo block per future,
+and ties them together by non-anticipativity: the shipments and setups of
+window period 0 -- the orders placed now -- are the same in every future
+(``here_and_now``, ``setup_now``), while every later decision is recourse,
+chosen per future. The objective is the mean of the futures' window costs, so
+the plan is the sample-average approximation of the two-stage program
+
+    min  E_xi [ cost(x_0, x_1..H-1(xi); xi) ]
+
+over the ``M`` futures ``xi`` drawn by the scenario's own processes
+(:mod:`scenarios.futures`). Each future has its own demand and arc
+availability (mutable parameters, redrawn every period) and its own lead-time
+table (structural, drawn once per run). With ``M = 1`` the planner uses
+:func:`milp.model.build_model` itself: the deterministic planner, unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyomo.environ as pyo
+
+from milp.model import model_data, populate, safety_penalty_of, window_cost
+from scenarios.network import Network
+
+__all__ = ["build_futures_model", "future_blocks"]
+
+
+def build_futures_model(network: Network, horizon: int, futures: int, *,
+                        lead_tables: Sequence[np.ndarray | None] | None = None, integer: bool = False,
+                        formulation: str = "tight", safety: str = "soft",
+                        safety_penalty: float | None = None) -> pyo.ConcreteModel:
+    """Build the two-stage model over ``futures`` sampled futures of ``horizon`` periods.
+
+    :param network: the compiled scenario.
+    :param horizon: window length ``H``.
+    :param futures: number of futures ``M >= 1`` (blocks ``model.future[0..M-1]``).
+    :param lead_tables: per future, the lead time ``(H, E)`` of a shipment sent in each window
+        period on each arc (``None``: expected lead times, rounded).
+    :param integer: whole shipment quantities.
+    :param formulation: ``"tight"`` or ``"naive"`` (see :mod:`milp.model`).
+    :param safety: ``"soft"`` or ``"hard"`` safety-stock targets.
+    :param safety_penalty: cost per unit-period below a soft target.
+    :return: the model; set each future's state with :func:`milp.model.set_state` on
+        ``model.future[f]`` (:func:`future_blocks`).
+    """
+    leads = list(lead_tables) if lead_tables is not None else [None] * futures
+    m = pyo.ConcreteModel(name=f"{network.spec.name}-H{horizon}-M{futures}")
+    m.F = pyo.Set(initialize=range(futures), ordered=True)
+    m.future = pyo.Block(m.F)
+    for f in range(futures):
+        populate(m.future[f], model_data(network, horizon, integer=integer, formulation=formulation,
+                                         lead_times=leads[f], safety=safety))
+    first = m.future[0]
+    later = range(1, futures)
+    m.here_and_now = pyo.Constraint(
+        later, first.E, first.K, rule=lambda m, f, e, k: m.future[f].x[e, k, 0] == first.x[e, k, 0])
+    m.setup_now = pyo.Constraint(
+        later, first.SETUP, first.T, rule=lambda m, f, e, j: m.future[f].y[e, j] == first.y[e, j])
+    m.moq_now = pyo.Constraint(
+        later, first.MOQ, first.K, first.T,
+        rule=lambda m, f, e, k, j: m.future[f].z[e, k, j] == first.z[e, k, j])
+    penalty = safety_penalty_of(network, safety_penalty)
+    m.cost = pyo.Objective(expr=sum(window_cost(b, b.data, penalty) for b in future_blocks(m)) / futures,
+                           sense=pyo.minimize)
+    return m
+
+
+def future_blocks(model: pyo.Block) -> list[pyo.Block]:
+    """The window blocks of a model: its futures, or the model itself when it has none."""
+    future = getattr(model, "future", None)
+    return [model] if future is None else [future[f] for f in model.F]
