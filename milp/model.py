@@ -112,7 +112,8 @@ from milp.model_state import bigm_from_demand, cover_from_demand, set_state
 from scenarios.errors import SpecError
 from scenarios.network import Network
 
-__all__ = ["ModelData", "build_model", "model_data", "populate", "safety_penalty_of", "window_cost", "set_state", "bigm_from_demand", "NAIVE_BIG_M", "FORMULATIONS",
+__all__ = ["ModelData", "build_model", "model_data", "populate", "safety_penalty_of", "window_cost",
+           "set_state", "bigm_from_demand", "NAIVE_BIG_M", "FORMULATIONS",
            "SAFETY_MODES", "TIMINGS", "expected_lead_times", "cover_from_demand", "dearer_upstream",
            "lead_chain", "require_timing"]
 
@@ -505,7 +506,10 @@ def _add_safety_stock(m: pyo.ConcreteModel, data: ModelData) -> None:
 
 
 def window_cost(m: pyo.Block, data: ModelData, penalty: float):
-    """The objective of one window (or one future's block): the simulator's period costs over the window, plus the soft-target penalty."""
+    """One window's (or one future's) cost.
+
+    The simulator's period costs, plus the soft-target penalty, less the terminal credit.
+    """
     net, H = data.network, data.horizon
     yield_in = net.yield_rate[net.customer]  # (E,)
     per_unit = net.unit_cost + net.transport_cost + net.operating_cost[net.customer]  # (E,)

@@ -75,7 +75,8 @@ class PlanningModel:
         :param lead_tables: ``(futures, H, E)`` the futures' lead times (two-stage model only).
         """
         if futures == 1:
-            model = build_model(network, horizon, integer=integer, formulation=formulation, safety=safety_mode)
+            model = build_model(network, horizon, integer=integer, formulation=formulation,
+                                safety=safety_mode)
         else:
             model = build_futures_model(network, horizon, futures, lead_tables=lead_tables, integer=integer,
                                         formulation=formulation, safety=safety_mode)
