@@ -206,7 +206,8 @@ class RollingHorizonPolicy:
         self._safety = self._expand_safety(network)
         self._terminal = (replacement_cost(network) if self.terminal == "replacement"
                           else np.zeros((network.n_nodes, network.n_skus)))
-        self._leads = (supply_futures(self.spec, self.horizon, self.futures, np.random.default_rng([self.seed]))[0]
+        lead_rng = np.random.default_rng([self.seed])
+        self._leads = (supply_futures(self.spec, self.horizon, self.futures, lead_rng)[0]
                        if self.futures > 1 else None)
         self._planning = self._build() if self.persistent else None
         self._seen = np.zeros((n_paths, 0, network.n_demands))
@@ -271,7 +272,8 @@ class RollingHorizonPolicy:
 
     def describe(self) -> dict[str, Any]:
         """The planner's settings (for JSON)."""
-        return {"horizon": self.horizon, "scenarios": self.futures, "seed": self.seed, "terminal": self.terminal, "safety": np.round(self.safety, 6).tolist(),
+        return {"horizon": self.horizon, "scenarios": self.futures, "seed": self.seed,
+                "terminal": self.terminal, "safety": np.round(self.safety, 6).tolist(),
                 "forecast": self.forecast, "quantile": self.quantile, "window": self.window,
                 "time_limit": self.time_limit, "mip_gap": self.mip_gap, "threads": self.threads,
                 "integer": self.integer, "formulation": self.formulation,
@@ -284,7 +286,8 @@ class RollingHorizonPolicy:
                                    time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads,
                                    futures=self.futures, lead_tables=self._leads)
 
-    def _windows(self, state: State, p: int, t: int, forecast: np.ndarray) -> dict[str, Any] | list[dict[str, Any]]:
+    def _windows(self, state: State, p: int, t: int,
+                 forecast: np.ndarray) -> dict[str, Any] | list[dict[str, Any]]:
         """Path ``p``'s window: its state and forecast, or one per sampled future."""
         window = self._window_state(state, p, t, forecast)
         if self.futures == 1:

@@ -114,7 +114,8 @@ def test_policy_text_takes_the_futures() -> None:
         build_policy(spec, "rolling-horizon:scenarios=2.5", lambda: None)
 
 
-@pytest.mark.parametrize("kwargs,field", [({"scenarios": 0}, "scenarios"), ({"scenarios": 10_000}, "scenarios"),
+@pytest.mark.parametrize("kwargs,field", [({"scenarios": 0}, "scenarios"),
+                                          ({"scenarios": 10_000}, "scenarios"),
                                           ({"seed": -1}, "seed"), ({"terminal": "salvage"}, "terminal")])
 def test_bad_future_options_are_named(kwargs: dict, field: str) -> None:
     with pytest.raises(SpecError, match=field):
