@@ -3,6 +3,7 @@
     python bench/stochastic_planner.py                       # five built-ins, M = 10
     python bench/stochastic_planner.py --quick               # 8 paths x 40 periods
     python bench/stochastic_planner.py --scenario divergent-1w3r --futures 5,10,20
+    python bench/stochastic_planner.py --timing --scenario seasonal-grocery --futures 1,5,20
 
 Per scenario every policy runs on the same test paths (seed 1): the tuned classical
 policies ((s,S), base-stock, echelon base-stock; tuned by ``scenarios.tuning`` on 200
@@ -59,6 +60,30 @@ def compare(name: str, futures: list[int], extra: list[str], paths: int, periods
                                                                       difference.high]}
 
 
+def timing(name: str, futures: list[int], periods: int, horizon: int = 13) -> list[dict]:
+    """Decision times on one path: the persistent model against one rebuilt every period."""
+    from milp import RollingHorizonPolicy
+    from scenarios import SamplePaths, simulate
+
+    spec = load(name)
+    paths = SamplePaths.draw(spec, 1, periods, seed=1, warmup=0)
+    rows = []
+    for m in futures:
+        for persistent in (True, False):
+            policy = RollingHorizonPolicy(spec, horizon=horizon, scenarios=m, persistent=persistent)
+            simulate(spec, paths, policy)
+            seconds = np.array([s.seconds for s in policy.stats])
+            gaps = [s.gap for s in policy.stats if s.gap is not None]
+            rows.append({"scenario": name, "M": m, "H": horizon, "persistent": persistent,
+                         "median_s": float(np.median(seconds)), "max_s": float(seconds.max()),
+                         "max_gap": float(max(gaps)) if gaps else None,
+                         "statuses": sorted({s.status for s in policy.stats})})
+            print(f"  {name} M={m:<3} H={horizon} {'persistent' if persistent else 'rebuilt   '}: "
+                  f"median {rows[-1]['median_s']:.3f} s, max {rows[-1]['max_s']:.3f} s over {periods} "
+                  f"decisions; max gap {rows[-1]['max_gap']}; {rows[-1]['statuses']}", flush=True)
+    return rows
+
+
 def main() -> None:
     """Run the comparison on each scenario and print it."""
     p = common.parser(__doc__, quick="8 test paths x 40 periods", json="only the JSON line")
@@ -67,7 +92,15 @@ def main() -> None:
     p.add_argument("--extra", default="", help="more policy texts, separated by ';'")
     p.add_argument("--paths", type=int, default=30, help="test paths")
     p.add_argument("--periods", type=int, default=None, help="measured periods (default: 52)")
+    p.add_argument("--timing", action="store_true",
+                   help="only the decision times at H = 13 (persistent vs rebuilt; --periods decisions)")
     args = p.parse_args()
+    if args.timing:
+        rows = [r for name in args.scenario.split(",")
+                for r in timing(name, [int(m) for m in args.futures.split(",")], args.periods or 4)]
+        common.write_record(args.record, "stochastic_planner_timing", rows)
+        print(json.dumps({"stochastic_planner_timing": rows}))
+        return
     paths, periods = (8, 40) if args.quick else (args.paths, args.periods or 52)
     futures = [int(m) for m in args.futures.split(",")]
     extra = [t for t in args.extra.split(";") if t]
@@ -79,9 +112,9 @@ def main() -> None:
         if not args.json:
             print(f"\n{name}: {paths} test paths x {periods} periods, cost per period (95% CI)")
             for r in out["rows"]:
-                timing = (f"  solve median {r['solve_median_ms']:.0f} ms, p90 {r['solve_p90_ms']:.0f} ms"
-                          if r["planner"] else "")
-                print(f"  {r['policy']:<32} {r['cost']:9.3f} [{r['low']:.3f}, {r['high']:.3f}]{timing}")
+                times = (f"  solve median {r['solve_median_ms']:.0f} ms, p90 {r['solve_p90_ms']:.0f} ms"
+                         if r["planner"] else "")
+                print(f"  {r['policy']:<32} {r['cost']:9.3f} [{r['low']:.3f}, {r['high']:.3f}]{times}")
             d = out["planner_vs_classical_pct"]
             print(f"  best planner {out['best_planner']} vs best classical {out['best_classical']}: "
                   f"{d[0]:+.1f}% [{d[1]:+.1f}%, {d[2]:+.1f}%]")
