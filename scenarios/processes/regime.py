@@ -78,21 +78,29 @@ def stationary_distribution(transition: Sequence[Sequence[float]]) -> np.ndarray
 
 
 def draw_chain(transition: Sequence[Sequence[float]], paths: int, periods: int,
-               rng: np.random.Generator) -> np.ndarray:
+               rng: np.random.Generator, initial: np.ndarray | None = None) -> np.ndarray:
     """Draw the hidden state of every path in every period, int64 ``(paths, periods)``.
 
     One ``rng.random((paths, periods))``: column 0 picks the first state from the
-    stationary distribution, column ``t`` the move from period ``t - 1`` to ``t``
-    (inverse cdf of the row). The loop runs over periods only.
+    stationary distribution (or ``initial``), column ``t`` the move from period ``t - 1``
+    to ``t`` (inverse cdf of the row). The loop runs over periods only.
+
+    :param initial: the law of the first state instead of the stationary one, ``(states,)``
+        or per path ``(paths, states)`` (e.g. a planner's belief when it samples futures).
     """
     matrix = np.asarray(transition, dtype=float)
     row_cdf = np.cumsum(matrix, axis=1)
     row_cdf[:, -1] = 1.0  # rows sum to 1 within 1e-9: never step past the last state
-    first_cdf = np.cumsum(stationary_distribution(matrix))
-    first_cdf[-1] = 1.0
+    first = stationary_distribution(matrix) if initial is None else np.asarray(initial, dtype=float)
+    if first.shape[-1] != len(matrix) or first.ndim > 2 or np.any(first < 0) or not np.allclose(
+            first.sum(-1), 1.0, atol=1e-9):
+        raise SpecError("initial", f"must be a distribution over the {len(matrix)} states (per path or "
+                        f"for all), got shape {first.shape}")
+    first_cdf = np.broadcast_to(np.cumsum(first, axis=-1), (paths, len(matrix))).copy()
+    first_cdf[:, -1] = 1.0
     u = rng.random((paths, periods))
     state = np.empty((paths, periods), dtype=np.int64)
-    state[:, 0] = np.searchsorted(first_cdf, u[:, 0], side="right")
+    state[:, 0] = (u[:, :1] >= first_cdf).sum(axis=1)
     for t in range(1, periods):
         state[:, t] = (u[:, t, None] >= row_cdf[state[:, t - 1]]).sum(axis=1)
     return state

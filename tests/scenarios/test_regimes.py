@@ -217,3 +217,17 @@ def test_regimes_round_trip_as_plain_lists(spec: DemandProcess | LeadTime) -> No
     assert type(spec).from_dict(data, "x") == spec
     transition = data["regime"]["transition"]
     assert isinstance(transition, list) and all(isinstance(row, list) for row in transition)
+
+
+def test_chain_can_start_from_a_given_law() -> None:
+    state = draw_chain(STICKY, 6000, 3, np.random.default_rng(0), initial=np.array([0.0, 1.0]))
+    assert np.all(state[:, 0] == 1)
+    per_path = np.tile([[1.0, 0.0]], (6000, 1))
+    per_path[::2] = [0.0, 1.0]
+    state = draw_chain(STICKY, 6000, 3, np.random.default_rng(0), initial=per_path)
+    assert np.all(state[::2, 0] == 1) and np.all(state[1::2, 0] == 0)
+    moved = state[1::2, 1].mean()  # from state 0, to state 1 with chance 0.1
+    assert within(moved, 0.1, np.sqrt(0.09 / 3000))
+    for bad in (np.array([0.5, 0.4]), np.array([1.0, 0.0, 0.0]), np.array([1.5, -0.5])):
+        with pytest.raises(SpecError, match="^initial: "):
+            draw_chain(STICKY, 10, 3, np.random.default_rng(0), initial=bad)
