@@ -3,6 +3,7 @@
     python bench/regime_rule.py              # 200 training paths, 1000 test paths, seed 2026
     python bench/regime_rule.py --quick      # 100 training paths, 300 test paths
     python bench/regime_rule.py --json       # the results as one JSON line only
+    python bench/regime_rule.py --seed 7     # other test paths (and training paths)
 
 The rule is an echelon base-stock whose levels move with what a planner observes, never
 with the hidden regimes:
@@ -244,10 +245,13 @@ def run(seed: int, n_train: int, n_test: int) -> dict:
 
 def main() -> None:
     """Tune, evaluate, print the table and the JSON line."""
-    args = common.parser(__doc__, quick="100 training paths, 300 test paths",
-                         json="print only the JSON line").parse_args()
+    parser = common.parser(__doc__, quick="100 training paths, 300 test paths",
+                           json="print only the JSON line")
+    parser.add_argument("--seed", type=int, default=2026,
+                        help="seed of the test paths; the training paths use train_seed(seed)")
+    args = parser.parse_args()
     n_train, n_test = (100, 300) if args.quick else (200, 1000)
-    report = run(2026, n_train, n_test)
+    report = run(args.seed, n_train, n_test)
     if not args.json:
         _print(report)
     print(json.dumps(report))
