@@ -42,7 +42,8 @@ class SamplePaths:
     :param warmup: leading periods that KPIs leave out.
     :param demand: base demand ``(paths, periods, streams)`` (before goodwill).
     :param expected_demand: the process's mean ``(paths, periods, streams)``,
-        a perfect-knowledge forecast.
+        a perfect-knowledge forecast of everything but hidden regimes, which it
+        averages over their stationary distribution (it never reveals a regime's state).
     :param lead_time: lead time of a shipment sent on each arc in each period,
         ``(paths, periods, arcs)`` int.
     :param disrupted: arc ships nothing in that period, ``(paths, periods, arcs)``.

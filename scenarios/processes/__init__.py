@@ -11,8 +11,9 @@ one generator state gives one set of numbers.
 The modules: :mod:`~scenarios.processes.demand` (:class:`DemandProcess`, its
 :class:`Seasonality`, :class:`Promotion` and :class:`Goodwill`, and :func:`draw_demand`),
 :mod:`~scenarios.processes.lead_times` (:class:`LeadTime`, :class:`Disruption` and
-:func:`draw_lead_times`) and :mod:`~scenarios.processes.validation` (the field checks and
-dict round trips both share). Import the names from here.
+:func:`draw_lead_times`), :mod:`~scenarios.processes.regime` (the hidden Markov regimes
+:class:`DemandRegime` and :class:`SupplyRegime`) and :mod:`~scenarios.processes.validation`
+(the field checks and dict round trips all share). Import the names from here.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from scenarios.processes.demand import (
     draw_demand,
 )
 from scenarios.processes.lead_times import LEAD_TIME_KINDS, Disruption, LeadTime, draw_lead_times
+from scenarios.processes.regime import DemandRegime, SupplyRegime
 from scenarios.processes.validation import MAX_MAGNITUDE
 
-__all__ = ["DEMAND_KINDS", "LEAD_TIME_KINDS", "MAX_MAGNITUDE", "DemandProcess", "Disruption", "Goodwill",
-           "LeadTime", "Promotion", "Seasonality", "draw_demand", "draw_lead_times"]
+__all__ = ["DEMAND_KINDS", "LEAD_TIME_KINDS", "MAX_MAGNITUDE", "DemandProcess", "DemandRegime", "Disruption",
+           "Goodwill", "LeadTime", "Promotion", "Seasonality", "SupplyRegime", "draw_demand",
+           "draw_lead_times"]

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import special, stats
 
 from scenarios.errors import SpecError
+from scenarios.processes.regime import DemandRegime, draw_chain
 from scenarios.processes.validation import (
     check,
     check_choice,
@@ -91,14 +92,16 @@ class Goodwill:
         check(self, "floor", "in [0, 1]")
 
 
-_DEMAND_NESTED = {"seasonality": Seasonality, "promotion": Promotion, "goodwill": Goodwill}
+_DEMAND_NESTED = {"seasonality": Seasonality, "promotion": Promotion, "goodwill": Goodwill,
+                  "regime": DemandRegime}
 
 
 @dataclass(frozen=True)
 class DemandProcess:
     """Demand per period of one stream (a demand node and SKU).
 
-    On a path, period ``t`` scales the base demand by ``g = factor(t) * promotion(t) * level``.
+    On a path, period ``t`` scales the base demand by ``g = factor(t) * promotion(t) * level``
+    (times the hidden regime's mean multiplier, with a ``regime``).
 
     - ``poisson``: Poisson(``g mean``).
     - ``negative-binomial``: Poisson-gamma mixture with mean ``m = g mean`` and
@@ -120,6 +123,9 @@ class DemandProcess:
     :param seasonality: optional :class:`Seasonality`.
     :param promotion: optional :class:`Promotion`.
     :param goodwill: optional :class:`Goodwill`, applied by the simulator.
+    :param regime: optional hidden :class:`~scenarios.processes.regime.DemandRegime`;
+        :meth:`mean_at` and the expected demand of sample paths average over its
+        stationary distribution (they never reveal the state of a path).
     """
 
     kind: str
@@ -130,6 +136,7 @@ class DemandProcess:
     seasonality: Seasonality | None = None
     promotion: Promotion | None = None
     goodwill: Goodwill | None = None
+    regime: DemandRegime | None = None
 
     def __post_init__(self) -> None:
         check_choice(self, "kind", DEMAND_KINDS)
@@ -146,6 +153,10 @@ class DemandProcess:
                               "empirical": ("history",)})
         if self.kind == "negative-binomial" and self.std**2 <= self.mean:
             raise SpecError("std", f"must have std**2 > mean = {self.mean:g}, got {self.std:g}")
+        if self.regime is not None and self.kind in ("poisson", "empirical") and any(
+                c != 1 for c in self.regime.cv):
+            raise SpecError("regime.cv", f"must be 1 in every state for kind {self.kind!r} (it has "
+                            f"no variability of its own to scale), got {list(self.regime.cv)}")
 
     @property
     def integer(self) -> bool:
@@ -165,7 +176,7 @@ class DemandProcess:
 
     def mean_at(self, periods: int) -> np.ndarray:
         """Return the expected demand per period, promotions included, shape ``(periods,)``."""
-        return self.factor(periods) * self._promotion_mean() * self._unit_mean(1.0)
+        return self.factor(periods) * self._promotion_mean() * self._regime_mean(np.ones(1))[0]
 
     def to_dict(self) -> dict[str, Any]:
         """Return a TOML-ready dict; fields at their defaults are left out."""
@@ -178,6 +189,19 @@ class DemandProcess:
 
     def _promotion_mean(self) -> float:
         return 1.0 if self.promotion is None else self.promotion.expected_multiplier
+
+    def _regime_mean(self, cv: np.ndarray) -> np.ndarray:
+        """Return the expected draw at factor 1 ``(paths,)`` for per-path CV multipliers ``cv``.
+
+        With a regime: the stationary average over its states of ``mean[k]`` times the
+        expected draw at CV multiplier ``cv * cv[k]`` (this is what a forecaster who
+        cannot see the state expects).
+        """
+        if self.regime is None:
+            return np.broadcast_to(self._unit_mean(cv), cv.shape).astype(float)
+        r = self.regime
+        return sum(w * m * np.broadcast_to(self._unit_mean(cv * c), cv.shape)
+                   for w, m, c in zip(r.stationary, r.mean, r.cv, strict=True))
 
     def _unit_mean(self, cv: float | np.ndarray) -> float | np.ndarray:
         """Return the expected draw at factor 1 under the CV multiplier ``cv``."""
@@ -204,6 +228,9 @@ def draw_demand(processes: Sequence[DemandProcess], paths: int, periods: int,
 
     1. promotion starts, stream by stream (streams with a promotion only):
        ``rng.random((paths, periods + duration - 1))`` each;
+    1b. hidden regimes, stream by stream (streams with a regime only; a shared chain is
+       drawn at the first stream that uses it): :func:`~scenarios.processes.regime.draw_chain`,
+       one ``rng.random((paths, periods))`` each;
     2. demand. If the correlation is zero everywhere, stream by stream, ``(paths,
        periods)`` each: ``rng.poisson``, ``rng.negative_binomial``,
        ``rng.standard_normal`` or ``rng.integers`` (bootstrap indices). Otherwise one
@@ -224,7 +251,8 @@ def draw_demand(processes: Sequence[DemandProcess], paths: int, periods: int,
         distribution (``n -> n / cv**2``). Poisson and empirical: ignored.
     :return: ``(demand, expected)``, float64 ``(paths, periods, streams)``: ``demand >= 0``,
         whole for integer processes; ``expected`` is the mean of each draw given the
-        path's ``level`` and ``cv`` (``level * mean_at(t)`` when ``cv == 1``).
+        path's ``level`` and ``cv`` (``level * mean_at(t)`` when ``cv == 1``), averaged over
+        a regime's stationary distribution: it never reveals the hidden state.
     """
     processes = tuple(processes)
     streams = len(processes)
@@ -235,14 +263,24 @@ def draw_demand(processes: Sequence[DemandProcess], paths: int, periods: int,
     for s, proc in enumerate(processes):
         promotion = _promotion_multiplier(proc.promotion, paths, periods, rng)
         factor[:, :, s] = proc.factor(periods) * level[:, None] * promotion
+    stream_cv = [cv[:, None]] * streams  # (paths, 1), or (paths, periods) under a regime
+    chains: dict[tuple, np.ndarray] = {}
+    for s, proc in enumerate(processes):
+        if proc.regime is not None:
+            r = proc.regime
+            key = ("shared", r.transition) if r.shared else ("stream", s)
+            if key not in chains:
+                chains[key] = draw_chain(r.transition, paths, periods, rng)
+            factor[:, :, s] *= np.asarray(r.mean)[chains[key]]
+            stream_cv[s] = cv[:, None] * np.asarray(r.cv)[chains[key]]
     root = _correlation_root(correlation, streams)
     normals = None if root is None else rng.standard_normal((paths, periods, streams)) @ root.T
     demand = np.empty((paths, periods, streams))
     expected = np.empty((paths, periods, streams))
     for s, proc in enumerate(processes):
         z = None if normals is None else normals[:, :, s]
-        demand[:, :, s] = _draw_stream(proc, factor[:, :, s], cv[:, None], z, rng)
-        unit = level * proc._unit_mean(cv) * proc._promotion_mean()
+        demand[:, :, s] = _draw_stream(proc, factor[:, :, s], stream_cv[s], z, rng)
+        unit = level * proc._regime_mean(cv) * proc._promotion_mean()
         expected[:, :, s] = unit[:, None] * proc.factor(periods)
     for s, proc in enumerate(processes):
         if proc.kind == "empirical" and proc.integer and np.any(factor[:, :, s] != 1):

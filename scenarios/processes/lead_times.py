@@ -12,6 +12,7 @@ import numpy as np
 from scipy import stats
 
 from scenarios.errors import SpecError
+from scenarios.processes.regime import SupplyRegime, draw_chain
 from scenarios.processes.validation import (
     check,
     check_choice,
@@ -53,13 +54,17 @@ class Disruption:
         return p * d / (1 - p + p * d)
 
 
+_LEAD_TIME_NESTED = {"disruption": Disruption, "regime": SupplyRegime}
+
+
 @dataclass(frozen=True)
 class LeadTime:
     """Lead-time distribution of an arc, in whole periods.
 
     ``fixed``: ``value``. ``discrete``: ``values`` with ``probabilities``. ``poisson``:
     ``value + Poisson(mean)``. ``heavy-tailed``: ``value + floor(scale * Lomax(shape))``.
-    The last two are capped at ``maximum``.
+    The last two are capped at ``maximum``. A hidden ``regime`` adds its state's delay to
+    every draw and its state's disruptions to the arc's.
 
     :param kind: ``"fixed"``, ``"discrete"``, ``"poisson"`` or ``"heavy-tailed"``.
     :param value: the fixed lead time, or the minimum (poisson, heavy-tailed), ``>= 0``.
@@ -71,6 +76,8 @@ class LeadTime:
     :param maximum: cap on every draw, ``>= value``; required for poisson and
         heavy-tailed, so that the pipeline can be sized.
     :param disruption: optional :class:`Disruption` of the arc.
+    :param regime: optional hidden :class:`~scenarios.processes.regime.SupplyRegime`:
+        Markov-modulated disruptions and lead-time delays.
     """
 
     kind: str
@@ -82,6 +89,7 @@ class LeadTime:
     scale: float = 0.0
     maximum: int | None = None
     disruption: Disruption | None = None
+    regime: SupplyRegime | None = None
 
     def __post_init__(self) -> None:
         check_choice(self, "kind", LEAD_TIME_KINDS)
@@ -94,7 +102,7 @@ class LeadTime:
         check(self, "scale", "> 0" if heavy else ">= 0")
         if self.maximum is not None:
             check(self, "maximum", f">= {self.value}", integer=True)
-        check_kind(self, {"disruption": Disruption},
+        check_kind(self, _LEAD_TIME_NESTED,
                     allowed={"fixed": ("value",), "discrete": ("values", "probabilities"),
                              "poisson": ("value", "mean", "maximum"),
                              "heavy-tailed": ("value", "shape", "scale", "maximum")},
@@ -111,14 +119,24 @@ class LeadTime:
 
     @property
     def max_value(self) -> int:
-        """Largest lead time any draw can take."""
+        """Largest lead time any draw can take, a regime's longest delay included."""
+        return self._max_base + (max(self.regime.delay) if self.regime is not None else 0)
+
+    @property
+    def _max_base(self) -> int:
+        """Largest lead time before a regime's delay."""
         if self.kind == "fixed":
             return self.value
         return max(self.values) if self.kind == "discrete" else self.maximum
 
     @property
     def expected(self) -> float:
-        """Expected lead time, exact under the cap."""
+        """Expected lead time, exact under the cap; a regime adds its long-run mean delay."""
+        return self._expected_base + (self.regime.expected_delay if self.regime is not None else 0.0)
+
+    @property
+    def _expected_base(self) -> float:
+        """Expected lead time before a regime's delay."""
         if self.kind == "fixed":
             return float(self.value)
         if self.kind == "discrete":
@@ -142,7 +160,7 @@ class LeadTime:
             data = {"kind": "fixed", "value": data}
         elif not isinstance(data, dict):
             raise SpecError(where, f"must be a table or a whole number of periods, got {data!r}")
-        return spec_from_dict(cls, data, where, {"disruption": Disruption})
+        return spec_from_dict(cls, data, where, _LEAD_TIME_NESTED)
 
 
 def draw_lead_times(lead_times: Sequence[LeadTime], paths: int, periods: int,
@@ -154,7 +172,10 @@ def draw_lead_times(lead_times: Sequence[LeadTime], paths: int, periods: int,
     (discrete; then ``rng.random`` for stochastic rounding if any ``scale != 1``),
     ``rng.poisson`` (poisson), ``rng.pareto`` (heavy-tailed), nothing (fixed). Then, if
     any arc has a disruption, ``rng.random((paths, k))`` over the ``k`` disrupted arcs
-    for the stationary start state, and one more such array per period.
+    for the stationary start state, and one more such array per period. Then, arc by arc
+    for arcs with a regime only: its hidden chain
+    (:func:`~scenarios.processes.regime.draw_chain`, one ``rng.random((paths, periods))``)
+    and ``rng.random((paths, periods))`` for its disruptions.
 
     :param lead_times: one distribution per arc.
     :param paths: number of sample paths, ``>= 1``.
@@ -163,7 +184,8 @@ def draw_lead_times(lead_times: Sequence[LeadTime], paths: int, periods: int,
     :param scale: ``(paths,)`` multiplier on the extra delay beyond the minimum, ``>= 0``;
         default 1. It scales the Poisson mean, the Lomax scale, or the distance above
         the smallest discrete value (stochastically rounded); fixed lead times ignore
-        it. Draws stay capped at ``max_value``.
+        it, and so does a regime's delay (added after the cap of the draw). Draws stay
+        capped at ``max_value``.
     :return: ``(lead_time, disrupted)``, int64 and bool ``(paths, periods, arcs)``.
     """
     lead_times = tuple(lead_times)
@@ -184,8 +206,14 @@ def draw_lead_times(lead_times: Sequence[LeadTime], paths: int, periods: int,
             draw = lt.value + rng.poisson(lt.mean * c, size=size)
         else:
             draw = lt.value + np.floor(lt.scale * c * rng.pareto(lt.shape, size=size))
-        lead_time[:, :, a] = np.minimum(draw, lt.max_value)
-    return lead_time, _draw_disruptions(lead_times, paths, periods, rng)
+        lead_time[:, :, a] = np.minimum(draw, lt._max_base)
+    disrupted = _draw_disruptions(lead_times, paths, periods, rng)
+    for a, lt in enumerate(lead_times):
+        if lt.regime is not None:
+            state = draw_chain(lt.regime.transition, paths, periods, rng)
+            lead_time[:, :, a] += np.asarray(lt.regime.delay, dtype=np.int64)[state]
+            disrupted[:, :, a] |= rng.random(size) < np.asarray(lt.regime.disruption)[state]
+    return lead_time, disrupted
 
 
 def _draw_disruptions(lead_times: tuple[LeadTime, ...], paths: int, periods: int,

@@ -52,16 +52,20 @@ def check(obj: Any, name: str, rule: str = "", integer: bool = False) -> None:
     object.__setattr__(obj, name, value)
 
 
-def check_sequence(obj: Any, name: str, integer: bool = False) -> None:
-    """Store ``obj.name`` as a tuple of finite numbers (ints if ``integer``), each >= 0."""
-    value = getattr(obj, name)
+def as_sequence(value: Any, name: str, integer: bool = False) -> tuple:
+    """Return ``value`` as a tuple of finite numbers (ints if ``integer``), each >= 0, or raise SpecError."""
     if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
         raise SpecError(name, f"must be a list of numbers, got {value!r}")
     items = tuple(_number(item, f"{name}[{i}]", integer) for i, item in enumerate(value))
     for i, item in enumerate(items):
         if item < 0:
             raise SpecError(f"{name}[{i}]", f"must be >= 0, got {item:g}")
-    object.__setattr__(obj, name, items)
+    return items
+
+
+def check_sequence(obj: Any, name: str, integer: bool = False) -> None:
+    """Store ``obj.name`` as a tuple of finite numbers (ints if ``integer``), each >= 0."""
+    object.__setattr__(obj, name, as_sequence(getattr(obj, name), name, integer))
 
 
 def check_choice(obj: Any, name: str, choices: tuple[str, ...]) -> None:
@@ -93,9 +97,13 @@ def spec_to_dict(obj: Any) -> dict[str, Any]:
     for f in fields(obj):
         value = getattr(obj, f.name)
         if f.default is MISSING or value != f.default:
-            out[f.name] = (spec_to_dict(value) if is_dataclass(value)
-                           else list(value) if isinstance(value, tuple) else value)
+            out[f.name] = spec_to_dict(value) if is_dataclass(value) else _plain(value)
     return out
+
+
+def _plain(value: Any) -> Any:
+    """Tuples (nested too, as a matrix's rows) as lists; anything else as it is."""
+    return [_plain(item) for item in value] if isinstance(value, tuple) else value
 
 
 def spec_from_dict(cls: type, data: Any, where: str, nested: dict[str, type]) -> Any:

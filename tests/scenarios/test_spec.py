@@ -120,7 +120,8 @@ def test_builtin_names_are_the_contract() -> None:
     assert builtin.names() == ["serial-3", "lost-sales-poisson", "divergent-1w3r",
                                "seasonal-grocery", "perishable-pharma", "retail-network",
                                "orgym-inv-v0", "orgym-inv-v1", "rl-divergent-1w3r",
-                               "rl-divergent-1w3r-ns", "rl-divergent-1w2r", "rl-divergent-1w2r-ns"]
+                               "rl-divergent-1w3r-ns", "rl-divergent-1w2r", "rl-divergent-1w2r-ns",
+                               "regime-disruption"]
 
 
 def test_load_by_builtin_name() -> None:
