@@ -37,13 +37,14 @@ lint: $(STAMP)
 # JSON files. `make -k bench` goes on past a failed benchmark. Hand-run experiments (bench/hybrid_layer.py, the 1M-step RL agents)
 # stay out: their commands are in BENCHMARKS.md. About 45 min on the 2-core VM (2026-11-26: 32 min
 # before the Zipkin RL and SAA layers, which add ~13 min).
-BENCHES := simulator known_optima zipkin static milp rl_env rl_settings rl-known-optima \
+BENCHES := simulator known_optima zipkin static milp regime_rule rl_env rl_settings rl-known-optima \
 	rl-claims-1w3r rl-claims-1w2r rl-claims-1w2r-a2c
 BENCH_CMD_simulator := bench/simulator.py
 BENCH_CMD_known_optima := bench/known_optima.py --paths 2000 --train-paths 400 --seed 1
 BENCH_CMD_zipkin := bench/zipkin.py --saa --rl
 BENCH_CMD_static := bench/static.py
 BENCH_CMD_milp := bench/milp_layer.py --quick
+BENCH_CMD_regime_rule := bench/regime_rule.py
 BENCH_CMD_rl_env := bench/rl_env.py
 BENCH_CMD_rl_settings := bench/rl_settings.py
 BENCH_CMD_rl-known-optima := bench/rl_experiments.py --scenario serial-3,lost-sales-poisson --seeds 0 \
