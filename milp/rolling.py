@@ -26,7 +26,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from milp.forecast import FORECASTS, demand_quantile
-from milp.futures_model import build_futures_model, future_blocks
+from milp.futures_model import build_futures_model, future_blocks, stage_two_groups
 from milp.model import SAFETY_MODES, build_model, lead_chain, require_timing, set_state
 from milp.solve import Solver, SolveStats
 from scenarios.budget import check_milp
@@ -67,19 +67,20 @@ class PlanningModel:
     @classmethod
     def build(cls, network: Network, horizon: int, *, integer: bool, formulation: str, safety_mode: str,
               time_limit: float, mip_gap: float, threads: int, futures: int = 1,
-              lead_tables: np.ndarray | None = None) -> PlanningModel:
+              branches: int | None = None, lead_tables: np.ndarray | None = None) -> PlanningModel:
         """Build the window model and its solver (nothing is loaded into HiGHS before the first solve).
 
         :param futures: ``1``: the deterministic model (:func:`milp.model.build_model`); more: the
             two-stage model over that many futures (:func:`milp.futures_model.build_futures_model`).
+        :param branches: branches of a three-stage tree (:func:`milp.futures_model.build_futures_model`).
         :param lead_tables: ``(futures, H, E)`` the futures' lead times (two-stage model only).
         """
         if futures == 1:
             model = build_model(network, horizon, integer=integer, formulation=formulation,
                                 safety=safety_mode)
         else:
-            model = build_futures_model(network, horizon, futures, lead_tables=lead_tables, integer=integer,
-                                        formulation=formulation, safety=safety_mode)
+            model = build_futures_model(network, horizon, futures, branches=branches, lead_tables=lead_tables,
+                                        integer=integer, formulation=formulation, safety=safety_mode)
         blocks = future_blocks(model)
         first = [blocks[0].x[e, k, 0] for e in range(network.n_arcs) for k in range(network.n_skus)]
         setups = [v for b in blocks for v in (*b.y.values(), *b.z.values())]
@@ -140,6 +141,9 @@ class RollingHorizonPolicy:
         own processes (:mod:`scenarios.futures`), one shared set of orders for now and recourse
         per future (:mod:`milp.futures_model`); demand and disruptions are redrawn every period,
         lead times once per run.
+    :param branches: ``B`` dividing ``scenarios``: plan a three-stage tree whose ``B`` branches
+        share what is seen before next period's decision, and that decision
+        (:func:`milp.futures_model.build_futures_model`); default ``scenarios`` (two stages).
     :param seed: seed of the futures: path ``p`` in period ``t`` draws from ``[seed, p, t]``,
         so a path's plans do not depend on how many paths run.
     :param terminal: value of the stock left on hand at the window's end: ``"none"`` (0), or
@@ -154,7 +158,8 @@ class RollingHorizonPolicy:
                  forecast: str = "mean", quantile: float = 0.5, window: int = 8,
                  time_limit: float = 10.0, mip_gap: float = 0.01, threads: int = 1,
                  integer: bool | None = None, formulation: str = "tight", safety_mode: str = "soft",
-                 persistent: bool = True, scenarios: int = 1, seed: int = 0, terminal: str = "none") -> None:
+                 persistent: bool = True, scenarios: int = 1, branches: int | None = None, seed: int = 0,
+                 terminal: str = "none") -> None:
         require_timing(spec, "the rolling-horizon planner")
         if not isinstance(horizon, int | np.integer) or horizon < 1:
             raise SpecError("horizon", f"must be an integer >= 1, got {horizon!r}")
@@ -182,7 +187,12 @@ class RollingHorizonPolicy:
             raise SpecError("seed", f"must be an integer >= 0, got {seed!r}")
         if terminal not in TERMINALS:
             raise SpecError("terminal", f"must be one of {TERMINALS}, got {terminal!r}")
-        self.futures, self.seed, self.terminal = int(scenarios), int(seed), terminal
+        branches = int(scenarios) if branches is None else branches
+        if not isinstance(branches, int | np.integer) or branches < 1 or scenarios % branches:
+            raise SpecError("branches", f"must be an integer >= 1 dividing scenarios = {scenarios}, "
+                            f"got {branches!r}")
+        self.futures, self.branches = int(scenarios), int(branches)
+        self.seed, self.terminal = int(seed), terminal
         self.spec = spec
         self.horizon, self.window = int(horizon), int(window)
         self.forecast, self.quantile = forecast, quantile
@@ -272,8 +282,8 @@ class RollingHorizonPolicy:
 
     def describe(self) -> dict[str, Any]:
         """The planner's settings (for JSON)."""
-        return {"horizon": self.horizon, "scenarios": self.futures, "seed": self.seed,
-                "terminal": self.terminal, "safety": np.round(self.safety, 6).tolist(),
+        return {"horizon": self.horizon, "scenarios": self.futures, "branches": self.branches,
+                "seed": self.seed, "terminal": self.terminal, "safety": np.round(self.safety, 6).tolist(),
                 "forecast": self.forecast, "quantile": self.quantile, "window": self.window,
                 "time_limit": self.time_limit, "mip_gap": self.mip_gap, "threads": self.threads,
                 "integer": self.integer, "formulation": self.formulation,
@@ -284,7 +294,7 @@ class RollingHorizonPolicy:
         return PlanningModel.build(self.network, self.horizon, integer=self.integer,
                                    formulation=self.formulation, safety_mode=self.safety_mode,
                                    time_limit=self.time_limit, mip_gap=self.mip_gap, threads=self.threads,
-                                   futures=self.futures, lead_tables=self._leads)
+                                   futures=self.futures, branches=self.branches, lead_tables=self._leads)
 
     def _windows(self, state: State, p: int, t: int,
                  forecast: np.ndarray) -> dict[str, Any] | list[dict[str, Any]]:
@@ -295,6 +305,11 @@ class RollingHorizonPolicy:
         rng = np.random.default_rng([self.seed, p, t])
         demand = demand_futures(self.spec, forecast, t, self.futures, rng)
         available = supply_futures(self.spec, self.horizon, self.futures, rng)[1]
+        if self.branches < self.futures:  # a branch's futures agree on all seen before period 1's decision
+            seen = 2 if self.spec.timing == "demand-first" else 1
+            leader = stage_two_groups(self.futures, self.branches)
+            demand[:, :, :seen] = demand[leader, :, :seen]
+            available[:, :, :2] = available[leader, :, :2]
         return [dict(window, demand=demand[f], available=available[f]) for f in range(self.futures)]
 
     def _expand_safety(self, network: Network) -> np.ndarray:
@@ -380,7 +395,7 @@ def replacement_cost(network: Network) -> np.ndarray:
 
 
 _TEXT_KEYS = ("horizon", "safety", "forecast", "quantile", "window", "time_limit", "mip_gap", "threads",
-              "scenarios", "seed", "terminal")
+              "scenarios", "branches", "seed", "terminal")
 
 
 def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
@@ -389,7 +404,8 @@ def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
 
     Keys: ``horizon``, ``safety`` (1 value, or one per node), ``forecast``,
     ``quantile``, ``window``, ``time_limit``, ``mip_gap``, ``threads``, ``scenarios``
-    (futures planned against), ``seed`` (of the futures), ``terminal``; every key but
+    (futures planned against), ``branches`` (of a three-stage tree), ``seed`` (of the
+    futures), ``terminal``; every key but
     ``safety`` takes one value.
 
     :raises SpecError: an unknown key, several values for a one-value key, or a bad value.
@@ -409,7 +425,7 @@ def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
             kwargs[key] = str(value)
         elif key == "safety":
             kwargs[key] = value if len(values) == 1 else np.asarray(values, dtype=float)
-        elif key in ("horizon", "window", "threads", "scenarios", "seed"):
+        elif key in ("horizon", "window", "threads", "scenarios", "branches", "seed"):
             if value != int(value):
                 raise SpecError(f"policy.{key}", f"must be a whole number, got {value:g}")
             kwargs[key] = int(value)

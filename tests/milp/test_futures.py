@@ -120,3 +120,23 @@ def test_policy_text_takes_the_futures() -> None:
 def test_bad_future_options_are_named(kwargs: dict, field: str) -> None:
     with pytest.raises(SpecError, match=field):
         RollingHorizonPolicy(load("serial-3"), **kwargs)
+
+
+def test_a_tree_shares_next_period_decisions_within_a_branch() -> None:
+    spec = load("divergent-1w3r")
+    paths = SamplePaths.draw(spec, 1, 2, seed=0, warmup=0)
+    policy = RollingHorizonPolicy(spec, horizon=4, scenarios=6, branches=2)
+    simulate(spec, paths, policy)
+    blocks = future_blocks(policy._planning.model)
+    solver = policy._planning.solver
+    second = [solver.values([b.x[e, 0, 1] for e in range(4)]) for b in blocks]
+    demand = [np.array([b.demand[d, 0].value for d in range(3)]) for b in blocks]
+    for group in (range(0, 3), range(3, 6)):
+        assert all(np.allclose(second[f], second[group[0]], atol=1e-7) for f in group)
+        assert all(np.array_equal(demand[f], demand[group[0]]) for f in group)
+    assert not np.array_equal(demand[0], demand[3])
+
+
+def test_branches_must_divide_the_futures() -> None:
+    with pytest.raises(SpecError, match="branches"):
+        RollingHorizonPolicy(load("serial-3"), scenarios=6, branches=4)
