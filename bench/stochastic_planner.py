@@ -114,7 +114,7 @@ def main() -> None:
             for r in out["rows"]:
                 times = (f"  solve median {r['solve_median_ms']:.0f} ms, p90 {r['solve_p90_ms']:.0f} ms"
                          if r["planner"] else "")
-                print(f"  {r['policy']:<32} {r['cost']:9.3f} [{r['low']:.3f}, {r['high']:.3f}]{times}")
+                print(f"  {r['policy']:<40} {r['cost']:9.3f} [{r['low']:.3f}, {r['high']:.3f}]{times}")
             d = out["planner_vs_classical_pct"]
             print(f"  best planner {out['best_planner']} vs best classical {out['best_classical']}: "
                   f"{d[0]:+.1f}% [{d[1]:+.1f}%, {d[2]:+.1f}%]")
