@@ -4,6 +4,7 @@
     python bench/stochastic_planner.py --quick               # 8 paths x 40 periods
     python bench/stochastic_planner.py --scenario divergent-1w3r --futures 5,10,20
     python bench/stochastic_planner.py --timing --scenario seasonal-grocery --futures 1,5,20
+    python bench/stochastic_planner.py --orgym --paths 100   # OR-Gym's v0/v1 episodes
 
 Per scenario every policy runs on the same test paths (seed 1): the tuned classical
 policies ((s,S), base-stock, echelon base-stock; tuned by ``scenarios.tuning`` on 200
@@ -84,6 +85,24 @@ def timing(name: str, futures: list[int], periods: int, horizon: int = 13) -> li
     return rows
 
 
+ORGYM_PLANNERS = ("rolling-horizon:horizon=20", "rolling-horizon:horizon=20,scenarios=10,branches=2")
+
+
+def orgym(paths: int) -> list[dict]:
+    """Mean discounted episode profit on OR-Gym's systems: the planners beside tuned base-stock policies."""
+    rows = []
+    for name in ("orgym-inv-v0", "orgym-inv-v1"):
+        evaluation = evaluate_policies(load(name), ["base-stock", "echelon-base-stock", *ORGYM_PLANNERS],
+                                       paths=paths, seed=1)
+        for r in evaluation.results:
+            cost = r.kpis["discounted_cost"]
+            rows.append({"scenario": name, "policy": r.label, "profit": -cost.mean, "low": -cost.high,
+                         "high": -cost.low})
+            print(f"  {name} {r.label:<52} episode profit {-cost.mean:8.2f} [{-cost.high:.2f}, "
+                  f"{-cost.low:.2f}]", flush=True)
+    return rows
+
+
 def main() -> None:
     """Run the comparison on each scenario and print it."""
     p = common.parser(__doc__, quick="8 test paths x 40 periods", json="only the JSON line")
@@ -94,7 +113,14 @@ def main() -> None:
     p.add_argument("--periods", type=int, default=None, help="measured periods (default: 52)")
     p.add_argument("--timing", action="store_true",
                    help="only the decision times at H = 13 (persistent vs rebuilt; --periods decisions)")
+    p.add_argument("--orgym", action="store_true",
+                   help="only OR-Gym's InvManagement-v0/v1: discounted 30-period episode profits")
     args = p.parse_args()
+    if args.orgym:
+        rows = orgym(args.paths)
+        common.write_record(args.record, "stochastic_planner_orgym", rows)
+        print(json.dumps({"stochastic_planner_orgym": rows}))
+        return
     if args.timing:
         rows = [r for name in args.scenario.split(",")
                 for r in timing(name, [int(m) for m in args.futures.split(",")], args.periods or 4)]

@@ -9,10 +9,12 @@ from scenarios.errors import SpecError
 if TYPE_CHECKING:
     from scenarios.spec import Spec
 
-__all__ = ["InfeasibleWindow", "TIMINGS", "require_timing"]
+__all__ = ["InfeasibleWindow", "PLANNED_TIMINGS", "TIMINGS", "require_timing"]
 
-#: The simulator's timings the MILP layer implements (not ``"orgym"``).
+#: The simulator's timings the MILP layer's bounds and static programs implement (not ``"orgym"``).
 TIMINGS = ("order-first", "demand-first")
+#: The timings the window model (and so the rolling-horizon planner) implements.
+PLANNED_TIMINGS = (*TIMINGS, "orgym")
 
 
 class InfeasibleWindow(SpecError):
@@ -35,13 +37,14 @@ class InfeasibleWindow(SpecError):
         super().__init__("milp", f"{reason} ({detail})" if detail else reason)
 
 
-def require_timing(spec: Spec, what: str) -> None:
+def require_timing(spec: Spec, what: str, timings: tuple[str, ...] = TIMINGS) -> None:
     """Raise :class:`SpecError` naming ``timing`` when the model does not implement the spec's timing.
 
     :param spec: the scenario.
     :param what: who asks, for the message (``"the MILP model"``, ``"optimise_static"``...).
+    :param timings: the timings ``what`` implements.
     """
-    if spec.timing not in TIMINGS:
-        raise SpecError("timing", f"{what} implements timing {' and '.join(map(repr, TIMINGS))} only, "
+    if spec.timing not in timings:
+        raise SpecError("timing", f"{what} implements timing {' and '.join(map(repr, timings))} only, "
                         f"not {spec.timing!r} (scenario {spec.name!r}); it would plan a different "
                         "sequence of events than the simulator runs")

@@ -14,6 +14,8 @@ Timing follows the simulator (``scenarios.simulator``). Period ``j``:
 2. ``order-first``: shipments ``x`` leave the suppliers, then demand is served;
    ``demand-first``: demand is served, then shipments leave;
    shipments with ``L = 0`` arrive after all shipping;
+   ``orgym``: shipments leave from the stock held before step 1's arrivals, then
+   demand is served (OR-Gym's order; window period 0's arrivals are in ``arriving``);
 3. end-of-period costs.
 
 Indices: arcs ``e`` (E), nodes ``n`` (N), SKUs ``k`` (K), demand streams ``d``
@@ -97,7 +99,7 @@ import warnings
 import numpy as np
 import pyomo.environ as pyo
 
-from milp.errors import TIMINGS, require_timing
+from milp.errors import PLANNED_TIMINGS, TIMINGS, require_timing
 from milp.model_cover import add_echelon_cover, add_echelon_stock
 from milp.model_data import (
     ModelData,
@@ -205,7 +207,7 @@ def populate(m: pyo.Block, data: ModelData) -> None:
 
 def _check_options(network: Network, horizon: int, formulation: str, safety: str) -> None:
     """Refuse bad options (:class:`SpecError`); warn when the tight big-M may cut off plans."""
-    require_timing(network.spec, "the MILP model (milp.model.build_model)")
+    require_timing(network.spec, "the MILP model (milp.model.build_model)", PLANNED_TIMINGS)
     if not isinstance(horizon, int | np.integer) or horizon < 1:
         raise SpecError("horizon", f"must be an integer >= 1, got {horizon!r}")
     if formulation not in FORMULATIONS:
@@ -342,15 +344,22 @@ def _add_ship_from_stock(m: pyo.ConcreteModel, data: ModelData) -> None:
     """``ship_from_stock``: shipping (and, demand-first, selling) uses the stock after pipeline arrivals.
 
     Same-period (L = 0) arrivals come later. Elsewhere ``I >= 0`` already implies
-    it, so rows exist only where an L = 0 shipment arrives.
+    it, so rows exist only where an L = 0 shipment arrives. Under ``timing = "orgym"``
+    suppliers ship from their stock before the period's arrivals: a row for every
+    shipping node and period.
     """
-    demand_first = data.timing == "demand-first"
-    rows = [(n, k, j) for (n, j) in data.same_period for k in range(data.network.n_skus)
-            if data.outbound[n] or (demand_first and data.streams.get((n, k)))]
+    demand_first, orgym = data.timing == "demand-first", data.timing == "orgym"
+    K = data.network.n_skus
+    if orgym:  # suppliers ship from the stock they held before this period's arrivals
+        rows = [(n, k, j) for n in range(data.network.n_nodes) if data.outbound[n] for k in range(K)
+                for j in range(data.horizon)]
+    else:
+        rows = [(n, k, j) for (n, j) in data.same_period for k in range(K)
+                if data.outbound[n] or (demand_first and data.streams.get((n, k)))]
 
     def ship_from_stock(m, n, k, j):
         used = _outflow(m, n, k, j) + (_sales(m, n, k, j) if demand_first else 0.0)
-        return used <= _prev_stock(m, n, k, j) + _inflow_pipe(m, n, k, j)
+        return used <= _prev_stock(m, n, k, j) + (0.0 if orgym else _inflow_pipe(m, n, k, j))
 
     m.ship_from_stock = pyo.Constraint(rows, rule=ship_from_stock)
 

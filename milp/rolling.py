@@ -11,7 +11,9 @@ period.
 Window period 0 is the current period ``t``. Under ``order-first`` the policy
 acts before this period's demand, which is the window's first demand; under
 ``demand-first`` it acts after it, so window period 0 carries no new demand
-(its backlog is already in the state). Random lead times are planned at their
+(its backlog is already in the state). Under ``orgym`` it acts before the
+period's arrivals too: they are window period 0's scheduled arrivals, and
+suppliers ship from the stock they held before them. Random lead times are planned at their
 expected value rounded to whole periods; the planner does not know about
 disruptions (every arc is planned as available).
 """
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 import pyomo.environ as pyo
 
+from milp.errors import PLANNED_TIMINGS
 from milp.forecast import FORECASTS, demand_quantile
 from milp.futures_model import build_futures_model, future_blocks, stage_two_groups
 from milp.model import SAFETY_MODES, build_model, lead_chain, require_timing, set_state
@@ -160,7 +163,7 @@ class RollingHorizonPolicy:
                  integer: bool | None = None, formulation: str = "tight", safety_mode: str = "soft",
                  persistent: bool = True, scenarios: int = 1, branches: int | None = None, seed: int = 0,
                  terminal: str = "none") -> None:
-        require_timing(spec, "the rolling-horizon planner")
+        require_timing(spec, "the rolling-horizon planner", PLANNED_TIMINGS)
         if not isinstance(horizon, int | np.integer) or horizon < 1:
             raise SpecError("horizon", f"must be an integer >= 1, got {horizon!r}")
         chain, route = lead_chain(spec)
@@ -362,7 +365,8 @@ class RollingHorizonPolicy:
         E, K = net.n_arcs, net.n_skus
         slots = state.pipeline.shape[2]
         arriving = np.zeros((E, K, H))
-        for j in range(1, min(H, slots)):
+        # orgym: the policy acts before this period's arrivals, still in the pipeline's slot t
+        for j in range(0 if self.spec.timing == "orgym" else 1, min(H, slots)):
             arriving[:, :, j] = state.pipeline[p, :, (t + j) % slots]
         later = np.maximum(state.in_transit[p] - arriving.sum(axis=2), 0.0)
         on_hand = state.on_hand[p]  # (N, K, ages): bucket a expires at the end of period t + a
