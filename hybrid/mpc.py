@@ -67,6 +67,9 @@ class MPCSafetyTask(Task):
     :param relative_reward: reward the cost of the (cheap, static) anchor over the same
         periods of the same path minus the planner's (:class:`rl.tasks.Task`): a control
         variate that takes most of the demand noise out of the reward.
+    :param scenarios: futures the planner plans against (1: the deterministic planner; see
+        :class:`milp.RollingHorizonPolicy`).
+    :param branches: branches of the planner's three-stage tree (default: two stages).
     """
 
     def __init__(self, spec: Spec, *, anchor: Anchor | None = None, base: float | np.ndarray = 0.0,
@@ -74,7 +77,7 @@ class MPCSafetyTask(Task):
                  time_limit: float = 10.0, distribution: ScenarioDistribution | None = None,
                  periods: int | None = None, warmup: int | None = None, window: int | None = None,
                  anchor_paths: int = 64, anchor_seed: int = 0, time_feature: bool = True,
-                 relative_reward: bool = False) -> None:
+                 relative_reward: bool = False, scenarios: int = 1, branches: int | None = None) -> None:
         from milp import RollingHorizonPolicy
 
         if not (np.isfinite(residual_scale) and residual_scale > 0):
@@ -86,7 +89,7 @@ class MPCSafetyTask(Task):
                          time_feature=time_feature, relative_reward=relative_reward)
         self.epoch, self.residual_scale = self.periods_per_step, float(residual_scale)
         self.planner = RollingHorizonPolicy(self.spec, horizon=horizon, safety=base, mip_gap=mip_gap,
-                                            time_limit=time_limit)
+                                            time_limit=time_limit, scenarios=scenarios, branches=branches)
         self.base = self.planner._expand_safety(self.network)  # (N, K); checks the shape
         self._step = self.residual_scale * self.network.demand_rate  # units per unit of action
         self._levels = np.zeros((0, *self.base.shape))
@@ -134,7 +137,8 @@ class MPCSafetyTask(Task):
         return {"base": self.base.tolist(), "residual_scale": self.residual_scale, "epoch": self.epoch,
                 "horizon": self.planner.horizon, "mip_gap": self.planner.mip_gap,
                 "time_limit": self.planner.time_limit, "periods": self.periods, "warmup": self.warmup,
-                "window": self.observer.window, "relative_reward": self.relative_reward}
+                "window": self.observer.window, "relative_reward": self.relative_reward,
+                "scenarios": self.planner.futures, "branches": self.planner.branches}
 
 
 class HybridMPCPolicy(AgentPolicy):

@@ -5,7 +5,8 @@
   planner with the fixed safety stock ``base``. Training runs the planner with
   ``train_horizon`` and ``train_gap`` (shorter and looser than deployment, to
   keep a solve per path and period affordable); the saved agent is deployed
-  with ``horizon`` and ``mip_gap``. These go in ``TrainConfig.env_options``.
+  with ``horizon`` and ``mip_gap``; ``scenarios`` and ``branches`` make the planner the
+  stochastic one (:class:`milp.RollingHorizonPolicy`). These go in ``TrainConfig.env_options``.
 * ``hybrid-anchor`` (:func:`anchor_setup`): :class:`~rl.tasks.TuneTask` whose anchor
   is the MILP sample-average-approximation optimum (:func:`milp.optimise_static`,
   local base-stock levels, read as (s, S) with ``s = S``), so the agent's
@@ -41,7 +42,7 @@ KINDS = ("mpc", "anchor")
 
 #: hybrid-mpc's ``TrainConfig.env_options`` and their defaults.
 MPC_OPTIONS: dict[str, Any] = {"base": 0.0, "horizon": 13, "train_horizon": 6, "mip_gap": 0.01,
-                               "train_gap": 0.05, "time_limit": 2.0}
+                               "train_gap": 0.05, "time_limit": 2.0, "scenarios": 1, "branches": None}
 
 
 @dataclass
@@ -97,7 +98,8 @@ def mpc_setup(config: TrainConfig, spec: Spec, distribution: ScenarioDistributio
                          horizon=options["train_horizon"], mip_gap=options["train_gap"],
                          time_limit=options["time_limit"], distribution=distribution, periods=config.periods,
                          warmup=config.warmup, time_feature=config.time_feature,
-                         relative_reward=config.relative_reward)
+                         relative_reward=config.relative_reward, scenarios=options["scenarios"],
+                         branches=options["branches"])
     return EnvSetup(task, "mpc", task.options(), HybridMPCPolicy, {"size": task.action_size},
                     {"deploy": {"horizon": options["horizon"], "mip_gap": options["mip_gap"]}})
 

@@ -17,10 +17,12 @@ from scenarios.spec import load
 ANCHOR = Anchor("sS", {"s": (20, 6, 6, 6), "S": (30, 9, 9, 9)}, 40.0, "given")
 
 
-def test_zero_action_is_the_planner_with_the_base_safety_stock():
+@pytest.mark.parametrize("futures", [{}, {"scenarios": 4, "branches": 2}])
+def test_zero_action_is_the_planner_with_the_base_safety_stock(futures):
+    """Also for the stochastic planner: the same futures, so the same plans."""
     spec = load("divergent-1w3r")
     task = MPCSafetyTask(spec, anchor=ANCHOR, base=[4.0, 2.0, 2.0, 2.0], epoch=3, horizon=4, periods=9,
-                         warmup=0)
+                         warmup=0, **futures)
     paths = SamplePaths.draw(spec, 3, 9, seed=5, warmup=0)
     task.start(paths)
     cost = np.zeros(3)
@@ -28,7 +30,7 @@ def test_zero_action_is_the_planner_with_the_base_safety_stock():
     while not done:
         _, _, done, info = task.step(np.zeros((3, task.action_size)))
         cost += info["cost"]
-    run = simulate(spec, paths, RollingHorizonPolicy(spec, horizon=4, safety=[4.0, 2.0, 2.0, 2.0]))
+    run = simulate(spec, paths, RollingHorizonPolicy(spec, horizon=4, safety=[4.0, 2.0, 2.0, 2.0], **futures))
     np.testing.assert_allclose(cost, run.total_cost.sum(axis=1), rtol=1e-9)
 
 
