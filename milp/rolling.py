@@ -308,6 +308,9 @@ class RollingHorizonPolicy:
         rng = np.random.default_rng([self.seed, p, t])
         demand = demand_futures(self.spec, forecast, t, self.futures, rng)
         available = supply_futures(self.spec, self.horizon, self.futures, rng)[1]
+        # Now is not a future: a disruption drawn for it in any one future would forbid the
+        # shared order in all of them (an order that cannot ship now stays owed, as for M = 1)
+        available[:, :, 0] = 1.0
         if self.branches < self.futures:  # a branch's futures agree on all seen before period 1's decision
             seen = 2 if self.spec.timing == "demand-first" else 1
             leader = stage_two_groups(self.futures, self.branches)

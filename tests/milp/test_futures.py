@@ -152,3 +152,15 @@ def test_the_planner_runs_under_orgym_timing_and_ships_only_start_of_period_stoc
     run = simulate(spec, paths, RollingHorizonPolicy(spec, horizon=20), record=True)
     assert np.allclose(run.trace["sent"], run.trace["orders"], atol=1e-6)  # nothing left owed
     assert -run.total_cost.sum() > 0  # a profit
+
+
+def test_a_disruption_drawn_for_now_does_not_forbid_the_shared_order() -> None:
+    """With many futures some draw the supplier disrupted in the current period; the order now
+    must not be forced to zero in all of them because of it."""
+    spec = load("perishable-pharma")
+    paths = SamplePaths.draw(spec, 1, 1, seed=0, warmup=0)
+    policy = RollingHorizonPolicy(spec, horizon=6, scenarios=60)
+    simulate(spec, paths, policy)
+    blocks = future_blocks(policy._planning.model)
+    assert all(b.available[0, 0].value == 1.0 for b in blocks)
+    assert any(b.available[0, j].value == 0.0 for b in blocks for j in range(1, 6))
