@@ -342,6 +342,33 @@ def solve(
         console.print(ui.solve_table(out, optimum))
 
 
+@app.command()
+def calibrate(
+    history: Annotated[str, typer.Argument(help="Demand history, CSV or Parquet: date,node,sku,demand "
+                                           "and optionally promotion (0/1), one row per period.")],
+    out: Annotated[str, typer.Option(help="Scenario TOML to write.")],
+    network: Annotated[str | None, typer.Option(help="Scenario (TOML or built-in) whose nodes, arcs and "
+                                                "costs are kept.", show_default="one node per history "
+                                                "node, fed from outside")] = None,
+    receipts: Annotated[str | None, typer.Option(help="Receipts, CSV or Parquet: order_date,receipt_date,"
+                                                 "supplier,node,sku,quantity; fits lead times.")] = None,
+    empirical: Annotated[bool, typer.Option("--empirical", help="Bootstrap the raw history instead of "
+                                            "the fitted processes.")] = False,
+    plot: Annotated[str | None, typer.Option(help="Also write a PNG of the history against the fitted "
+                                             "processes' simulated quantiles.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit a scenario to a demand history: a demand process per node and SKU, lead times per arc."""
+    from hybrid import console as ui
+    from scenarios.calibrate import calibrate_file
+
+    with ui.user_errors():
+        _, summary = calibrate_file(history, out, network=network, receipts=receipts, empirical=empirical,
+                                    plot=plot)
+    if console := ui.output(as_json, {"scenario": out, "plot": plot, **summary.to_dict()}):
+        console.print(ui.calibration_table(console, summary, out))
+
+
 # In plain help, click cuts each command's summary to fit one line ("..."); give it whole (it wraps).
 for _command in (*app.registered_commands, *scenarios_app.registered_commands):
     _command.short_help = _command.short_help or (_command.callback.__doc__ or "").strip().splitlines()[0]
