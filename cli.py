@@ -369,6 +369,25 @@ def calibrate(
         console.print(ui.calibration_table(console, summary, out))
 
 
+@app.command(cls=_PolicyHelp)
+def serve(
+    scenario: ScenarioOpt,
+    policy: Annotated[str, typer.Option("--policy", "-p", help=f"Policy to serve (a bare name is tuned "
+                                        f"first). {_FAMILIES}")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    max_order: Annotated[float | None, typer.Option(help="Guardrail: no order above this many units "
+                                                    "(cut orders are reported).")] = None,
+    seed: SeedOpt = 0,
+) -> None:
+    """Serve the policy's decisions over HTTP: POST /decide, GET /health, docs at /docs."""
+    from hybrid import console as ui
+    from hybrid.serve import serve as run_server
+
+    with ui.user_errors():
+        run_server(scenario, policy, host=host, port=port, max_order=max_order, seed=seed)
+
+
 # In plain help, click cuts each command's summary to fit one line ("..."); give it whole (it wraps).
 for _command in (*app.registered_commands, *scenarios_app.registered_commands):
     _command.short_help = _command.short_help or (_command.callback.__doc__ or "").strip().splitlines()[0]
