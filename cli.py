@@ -388,6 +388,32 @@ def serve(
         run_server(scenario, policy, host=host, port=port, max_order=max_order, seed=seed)
 
 
+@app.command(cls=_PolicyHelp)
+def shadow(
+    history: Annotated[str, typer.Option(help="Demand history to replay (CSV or Parquet, as for "
+                                         "calibrate).")],
+    scenario: ScenarioOpt,
+    policy: Annotated[str, typer.Option("--policy", "-p", help=f"Policy to shadow. {_FAMILIES}")],
+    receipts: Annotated[str | None, typer.Option(help="Orders actually placed (receipts table), replayed "
+                                                 "on the same path for comparison.")] = None,
+    start_period: Annotated[int, typer.Option(help="Scenario period of the history's first date.")] = 0,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay a history as the policy would have decided it (vs recorded orders) and test it for drift."""
+    from hybrid import console as ui
+    from scenarios.calibrate.shadow import shadow as replay
+
+    with ui.user_errors(), ui.stdout_to_stderr(as_json), ui.progress(as_json) as progress:
+        result = replay(history, scenario, policy, receipts=receipts, start_period=start_period, seed=seed,
+                        progress=progress)
+    results, spec = result.evaluation.results, result.evaluation.results[0].run.spec
+    if console := ui.output(as_json, {**ui.evaluation_json(spec, results, 1, seed),
+                                      "drift": result.drift.to_dict(), "notes": list(result.notes)}):
+        ui.kpi_table(spec, results, 1, console)
+        console.print(ui.drift_table(console, result.drift, result.notes))
+
+
 # In plain help, click cuts each command's summary to fit one line ("..."); give it whole (it wraps).
 for _command in (*app.registered_commands, *scenarios_app.registered_commands):
     _command.short_help = _command.short_help or (_command.callback.__doc__ or "").strip().splitlines()[0]

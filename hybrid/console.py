@@ -21,11 +21,11 @@ from typing import Any
 
 import typer
 
-__all__ = ["BatchDisplay", "batch_table", "calibration_table", "check_counts", "clock", "evaluation_json",
-           "fitting_table", "kpi_table", "output", "path_rows", "path_table", "print_batch_end",
-           "print_error", "print_json", "progress", "progress_lines", "scenario_rows", "scenario_table",
-           "seconds", "short", "solve_rows", "solve_table", "stderr_console", "stdout_to_stderr",
-           "usage_error", "user_errors"]
+__all__ = ["BatchDisplay", "batch_table", "calibration_table", "check_counts", "clock", "drift_table",
+           "evaluation_json", "fitting_table", "kpi_table", "output", "path_rows", "path_table",
+           "print_batch_end", "print_error", "print_json", "progress", "progress_lines", "scenario_rows",
+           "scenario_table", "seconds", "short", "solve_rows", "solve_table", "stderr_console",
+           "stdout_to_stderr", "usage_error", "user_errors"]
 
 
 def usage_error(err: Exception) -> Exception:
@@ -406,6 +406,19 @@ def calibration_table(console: Any, summary: Any, out: str) -> Any:
     return fitting_table(console, f"Calibrated from {summary.source}", cells, key="stream",
                          left=("stream", "class", "kind", "season", "promotion", "AIC"),
                          drop=("AIC", "promotion", "class", "trend", "season", "std"), caption=caption)
+
+
+def drift_table(console: Any, report: Any, notes: tuple[str, ...] = ()) -> Any:
+    """``echelon shadow``: each stream's drift test (KS of randomised PITs) and whether it drifted."""
+    cells = [{"stream": f"{s.node}/{s.sku}", "periods": str(s.periods), "mean seen": f"{s.observed_mean:.3g}",
+              "mean expected": f"{s.expected_mean:.3g}", "KS": f"{s.statistic:.3f}",
+              "p-value": f"{s.p_value:.3g}", "drifted": "yes" if s.drifted else "no"} for s in report.streams]
+    verdict = (f"recalibrate: {', '.join(report.drifted)} drifted" if report.drifted
+               else "no stream drifted")
+    caption = "\n".join([f"KS of randomised PITs against U(0,1); drifted when p < {report.threshold:.2g} "
+                         f"(alpha {report.alpha:g} over {len(report.streams)} streams). {verdict}.", *notes])
+    return fitting_table(console, "Drift against the scenario's processes", cells, key="stream",
+                         drop=("KS", "periods", "mean expected"), caption=caption)
 
 
 def path_rows(run: Any, path: int) -> list[dict[str, Any]]:

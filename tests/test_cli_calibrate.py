@@ -46,3 +46,22 @@ def test_a_bad_history_is_one_line_with_the_row_and_exit_2(tmp_path: Path) -> No
     assert result.exit_code == 2
     assert result.output.strip() == "error: bad.csv row 6, demand: must be a finite number >= 0, got '-1'"
     assert not (tmp_path / "x.toml").exists()
+
+
+def test_shadow_reports_costs_and_drift(tmp_path: Path) -> None:
+    scenario = tmp_path / "cal.toml"
+    made = runner.invoke(app, ["calibrate", str(EXAMPLES / "history.csv"), "--network",
+                               str(EXAMPLES / "network.toml"), "--out", str(scenario)], env=ENV)
+    assert made.exit_code == 0, made.output
+    args = ["shadow", "--history", str(EXAMPLES / "history.csv"), "--scenario", str(scenario),
+            "--policy", "base-stock:S=300,60,90", "--receipts", str(EXAMPLES / "receipts.csv")]
+    result = runner.invoke(app, [*args, "--json"], env=ENV)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [r["policy"] for r in data["results"]] == ["base-stock:S=300,60,90", "recorded"]
+    # the scenario starts after the history it was fitted to: replayed as periods 0.., the season is off
+    assert "store-1/milk" in data["drift"]["drifted"]
+    table = runner.invoke(app, args, env=ENV)
+    assert table.exit_code == 0 and "Drift against the scenario's processes" in table.output
+    bad = runner.invoke(app, [*args[:-2], "--start-period", "-1"], env=ENV)
+    assert bad.exit_code == 2 and bad.output.strip() == "error: start_period: must be >= 0, got -1"

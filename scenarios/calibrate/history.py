@@ -23,7 +23,8 @@ import numpy as np
 
 from scenarios.errors import SpecError
 
-__all__ = ["History", "Receipts", "Stream", "read_history", "read_receipts", "read_table"]
+__all__ = ["History", "Receipt", "Receipts", "Stream", "read_history", "read_receipt_rows", "read_receipts",
+           "read_table"]
 
 HISTORY_COLUMNS = ("date", "node", "sku", "demand")
 RECEIPT_COLUMNS = ("order_date", "receipt_date", "supplier", "node", "sku", "quantity")
@@ -215,6 +216,38 @@ def read_history(path: str | Path) -> History:
     return History(name, first, step, tuple(streams), first_rows)
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """One row of a receipts table (``row``: its row number in the file)."""
+
+    row: int
+    order_date: dt.date
+    receipt_date: dt.date
+    supplier: str
+    node: str
+    sku: str
+    quantity: float
+
+
+def read_receipt_rows(path: str | Path) -> tuple[str, list[Receipt]]:
+    """Read and check a receipts table: ``(file name, rows)``.
+
+    :raises SpecError: a receipt before its order, a bad date or quantity, naming the row.
+    """
+    name, rows = read_table(path, RECEIPT_COLUMNS)
+    out = []
+    for number, row in rows:
+        where = f"{name} row {number}"
+        ordered = _date(row["order_date"], f"{where}, order_date")
+        received = _date(row["receipt_date"], f"{where}, receipt_date")
+        if received < ordered:
+            raise SpecError(f"{where}, receipt_date", f"{received} is before the order date {ordered}")
+        out.append(Receipt(number, ordered, received, _text(row["supplier"], f"{where}, supplier"),
+                           _text(row["node"], f"{where}, node"), _text(row["sku"], f"{where}, sku"),
+                           _number(row["quantity"], f"{where}, quantity")))
+    return name, out
+
+
 def read_receipts(path: str | Path, step_days: int) -> Receipts:
     """Read a receipts table into observed lead times per arc, in periods of ``step_days`` days.
 
@@ -222,16 +255,8 @@ def read_receipts(path: str | Path, step_days: int) -> Receipts:
 
     :raises SpecError: a receipt before its order, a bad date or quantity, naming the row.
     """
-    name, rows = read_table(path, RECEIPT_COLUMNS)
     out: dict[tuple[str, str], list[tuple[int, int]]] = {}
-    for number, row in rows:
-        where = f"{name} row {number}"
-        ordered = _date(row["order_date"], f"{where}, order_date")
-        received = _date(row["receipt_date"], f"{where}, receipt_date")
-        if received < ordered:
-            raise SpecError(f"{where}, receipt_date", f"{received} is before the order date {ordered}")
-        _number(row["quantity"], f"{where}, quantity")
-        _text(row["sku"], f"{where}, sku")
-        arc = (_text(row["supplier"], f"{where}, supplier"), _text(row["node"], f"{where}, node"))
-        out.setdefault(arc, []).append((round((received - ordered).days / step_days), number))
+    for r in read_receipt_rows(path)[1]:
+        periods = round((r.receipt_date - r.order_date).days / step_days)
+        out.setdefault((r.supplier, r.node), []).append((periods, r.row))
     return Receipts(out)
