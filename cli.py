@@ -378,6 +378,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     max_order: Annotated[float | None, typer.Option(help="Guardrail: no order above this many units "
                                                     "(cut orders are reported).")] = None,
+    reference: Annotated[str | None, typer.Option(help="Reference policy for --max-deviation.")] = None,
+    max_deviation: Annotated[float | None, typer.Option(
+        help="Guardrail: orders within this fraction of the reference policy's (0.5: x0.5 to x1.5).")] = None,
     seed: SeedOpt = 0,
 ) -> None:
     """Serve the policy's decisions over HTTP: POST /decide, GET /health, docs at /docs."""
@@ -385,7 +388,8 @@ def serve(
     from hybrid.serve import serve as run_server
 
     with ui.user_errors():
-        run_server(scenario, policy, host=host, port=port, max_order=max_order, seed=seed)
+        run_server(scenario, policy, host=host, port=port, max_order=max_order, reference=reference,
+                   max_deviation=max_deviation, seed=seed)
 
 
 @app.command(cls=_PolicyHelp)

@@ -76,7 +76,9 @@ class Order(BaseModel):
     sku: str
     quantity: float = Field(description="Units to order (after the guardrails).")
     proposed: float = Field(description="Units the policy proposed.")
-    capped: bool = Field(description="Whether a guardrail cut the proposal.")
+    reference: float | None = Field(None, description="Units the reference policy would order (with "
+                                    "--max-deviation).")
+    guarded: bool = Field(description="Whether a guardrail changed the proposal.")
 
 
 class DecideResponse(BaseModel):
@@ -116,22 +118,36 @@ class DecisionService:
     :param policy: a policy text (``base-stock``, ``sS:s=...;S=...``, ``rl:path=DIR``...); bare names
         are tuned or solved on training paths of the scenario first.
     :param max_order: guardrail: no order above this many units (``None``: none).
+    :param reference: a reference policy text (with ``max_deviation``).
+    :param max_deviation: guardrail: every order within this fraction of the reference policy's order
+        for the same state (``0.5``: between half and one and a half times it; a reference order of 0
+        allows 0). Applied before ``max_order``.
     :param forecast_periods: periods of forecast kept; a request's ``period`` must be below it.
     :param seed: seed of the training paths for bare names.
     """
 
     def __init__(self, spec: Spec, policy: str, max_order: float | None = None,
+                 reference: str | None = None, max_deviation: float | None = None,
                  forecast_periods: int | None = None, seed: int = 0) -> None:
         if max_order is not None and not max_order >= 0:
             raise SpecError("--max-order", f"must be >= 0, got {max_order}")
+        if max_deviation is not None and not max_deviation >= 0:
+            raise SpecError("--max-deviation", f"must be >= 0, got {max_deviation}")
+        if (max_deviation is None) != (reference is None):
+            raise SpecError("--reference", "give --reference and --max-deviation together")
         self.spec, self.text, self.max_order = spec, policy, max_order
+        self.reference_text, self.max_deviation = reference, max_deviation
         self.family = parse_policy(policy)[0]
-        self.policy = build_policy(spec, policy, lambda: training_paths(spec, 200, None, seed))
+        train = lambda: training_paths(spec, 200, None, seed)  # noqa: E731 -- drawn only for bare names
+        self.policy = build_policy(spec, policy, train)
+        self.reference = None if reference is None else build_policy(spec, reference, train)
         self.network = Network(spec)
         periods = forecast_periods or spec.warmup + spec.horizon
         # One path of the scenario: the policy's forecasts (expected demand) and cost scales come from it.
         self.paths = SamplePaths.draw(spec, paths=1, periods=periods, seed=seed, warmup=0)
-        self.policy.reset(self.network, 1)
+        for p in (self.policy, self.reference):
+            if p is not None:
+                p.reset(self.network, 1)
         self.version = _version(spec)
         self._lock = threading.Lock()
         self._arcs = {f"{a.supplier}->{a.customer}": e for e, a in enumerate(spec.arcs)}
@@ -218,22 +234,39 @@ class DecisionService:
         with self._lock:
             state = self.state(request)
             start = time.perf_counter()
-            proposed = np.asarray(self.policy.act(state, request.period), dtype=float)[0]
+            proposed = self._orders(self.policy.act(state, request.period))
             seconds = time.perf_counter() - start
             explanation = self.explain(state, proposed)
-        proposed = np.maximum(proposed, 0.0)
-        if self.spec.integer:
-            proposed = np.round(proposed)
-        applied = proposed if self.max_order is None else np.minimum(proposed, self.max_order)
+            reference = (None if self.reference is None
+                         else self._orders(self.reference.act(state, request.period)))
+        applied = self.guard(proposed, reference)
         orders = [Order(supplier=a.supplier, customer=a.customer, sku=sku, quantity=float(applied[e, k]),
-                        proposed=float(proposed[e, k]), capped=bool(applied[e, k] < proposed[e, k]))
+                        proposed=float(proposed[e, k]),
+                        reference=None if reference is None else float(reference[e, k]),
+                        guarded=bool(applied[e, k] != proposed[e, k]))
                   for e, a in enumerate(self.spec.arcs) for k, sku in enumerate(self.spec.sku_ids)]
         return DecideResponse(policy=self.text, family=self.family, version=self.version,
                               period=request.period, orders=orders, parameters=_plain(describe(self.policy)),
                               explanation=explanation,
-                              guardrails={"max_order": self.max_order,
-                                          "capped": sum(o.capped for o in orders)},
+                              guardrails={"max_order": self.max_order, "max_deviation": self.max_deviation,
+                                          "reference": self.reference_text,
+                                          "guarded": sum(o.guarded for o in orders)},
                               seconds=seconds)
+
+    def _orders(self, acted: np.ndarray) -> np.ndarray:
+        """Path 0's orders ``(arcs, skus)``, >= 0 and whole in an integer scenario (as the simulator does)."""
+        orders = np.maximum(np.asarray(acted, dtype=float)[0], 0.0)
+        return np.round(orders) if self.spec.integer else orders
+
+    def guard(self, proposed: np.ndarray, reference: np.ndarray | None) -> np.ndarray:
+        """What the guardrails let through: within ``max_deviation`` of the reference, then ``max_order``."""
+        out = proposed
+        if reference is not None:
+            low, high = reference * (1 - self.max_deviation), reference * (1 + self.max_deviation)
+            if self.spec.integer:  # whole units inside the band (the band's floor if it holds none)
+                low, high = np.minimum(np.ceil(low - 1e-9), np.floor(high + 1e-9)), np.floor(high + 1e-9)
+            out = np.clip(out, np.maximum(low, 0.0), high)
+        return out if self.max_order is None else np.minimum(out, self.max_order)
 
     def explain(self, state: State, orders: np.ndarray) -> dict[str, Any]:
         """Why the policy ordered ``orders`` ``(arcs, skus)``: positions against levels, or the last solve."""
@@ -280,7 +313,8 @@ class DecisionService:
         """What is served."""
         return {"status": "ok", "policy": self.text, "family": self.family, "scenario": self.spec.name,
                 "version": self.version, "nodes": self.spec.node_ids, "skus": self.spec.sku_ids,
-                "arcs": list(self._arcs), "max_order": self.max_order}
+                "arcs": list(self._arcs), "max_order": self.max_order, "reference": self.reference_text,
+                "max_deviation": self.max_deviation}
 
 
 def request_from_state(spec: Spec, state: State, path: int = 0) -> DecideRequest:
@@ -360,7 +394,8 @@ def create_app(service: DecisionService) -> Any:
 
 
 def serve(scenario: str, policy: str, host: str = "127.0.0.1", port: int = 8000,
-          max_order: float | None = None, seed: int = 0) -> None:
+          max_order: float | None = None, reference: str | None = None, max_deviation: float | None = None,
+          seed: int = 0) -> None:
     """What ``echelon serve`` runs: build the policy (tuning a bare name first), then serve it until stopped.
 
     :raises SpecError: a bad scenario, policy or option (before the server starts).
@@ -369,5 +404,6 @@ def serve(scenario: str, policy: str, host: str = "127.0.0.1", port: int = 8000,
 
     if not 0 < port < 65536:
         raise SpecError("--port", f"must be in 1..65535, got {port}")
-    service = DecisionService(load(scenario), policy, max_order=max_order, seed=seed)
+    service = DecisionService(load(scenario), policy, max_order=max_order, reference=reference,
+                              max_deviation=max_deviation, seed=seed)
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")

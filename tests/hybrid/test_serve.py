@@ -64,8 +64,8 @@ def test_the_explanation_shows_positions_against_levels_and_the_guardrail_cuts(c
     assert (stage1["node"], stage1["inventory_position"], stage1["s"], stage1["S"], stage1["order"]) == \
         ("stage1", 2.0, 5.0, 8.0, 6.0)
     stage3 = next(o for o in answer["orders"] if o["customer"] == "stage3")
-    assert stage3["proposed"] > 30 and stage3["quantity"] == 30 and stage3["capped"]
-    assert answer["guardrails"] == {"max_order": 30, "capped": 1}
+    assert stage3["proposed"] > 30 and stage3["quantity"] == 30 and stage3["guarded"]
+    assert answer["guardrails"] == {"max_order": 30, "max_deviation": None, "reference": None, "guarded": 1}
     assert answer["parameters"] == {"s": [5.0, 10.0, 20.0], "S": [8.0, 14.0, 25.0]}
     assert answer["family"] == "sS" and "scenario" in answer["version"]
 
@@ -114,6 +114,21 @@ def test_rl_agent_explains_its_levels_against_the_anchor(agent) -> None:
     explanation = answer.explanation
     assert explanation["kind"] == "inventory position against levels" and "anchor" in explanation
     assert explanation["nodes"][0]["inventory_position"] == 2.0
+
+
+def test_the_deviation_guardrail_keeps_orders_near_the_reference() -> None:
+    spec = load("divergent-1w3r")  # integer orders
+    service = DecisionService(spec, "base-stock:S=80,20,30,40", reference="base-stock:S=40,12,20,28",
+                              max_deviation=0.25, max_order=30)
+    on_hand = {n: {"item": 5} for n in spec.node_ids}
+    answer = service.decide(DecideRequest(on_hand=on_hand))
+    for o in answer.orders:
+        low, high = math.ceil(o.reference * 0.75 - 1e-9), math.floor(o.reference * 1.25 + 1e-9)
+        expected = min(max(o.proposed, min(low, high)), high, 30)
+        assert o.quantity == expected and o.guarded == (o.quantity != o.proposed), o
+    assert answer.guardrails["guarded"] >= 1 and answer.guardrails["reference"] == "base-stock:S=40,12,20,28"
+    with pytest.raises(SpecError, match="--reference"):
+        DecisionService(spec, "base-stock:S=80,20,30,40", max_deviation=0.25)
 
 
 def test_bad_options_are_spec_errors() -> None:
