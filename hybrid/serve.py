@@ -39,9 +39,10 @@ from scenarios.simulator import State
 from scenarios.spec import Spec, load
 
 __all__ = ["DecideRequest", "DecideResponse", "DecisionService", "StateError", "create_app",
-           "request_from_state", "serve"]
+           "request_from_state", "serve", "state_contract"]
 
-Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+#: Units: a finite number >= 0; strict, so ``true`` or ``"3"`` is refused rather than read as a number.
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
 PerNode = dict[str, dict[str, Quantity]]
 
 
@@ -56,8 +57,8 @@ class DecideRequest(BaseModel):
         "period": 0, "on_hand": {"store-1": {"milk": 12}},
         "pipeline": {"dc->store-1": {"milk": [5, 0]}}, "backlog": {"store-1": {"milk": 0}}}]})
 
-    period: int = Field(0, ge=0, description="Periods since the scenario's start (its forecasts and "
-                        "season are indexed by it).")
+    period: int = Field(0, ge=0, strict=True, description="Periods since the scenario's start (its "
+                        "forecasts and season are indexed by it).")
     on_hand: PerNode = Field(description="Units on hand: node -> SKU -> units; every node of the scenario.")
     pipeline: dict[str, dict[str, list[Quantity]]] = Field(
         default_factory=dict, description="In transit: arc -> SKU -> units arriving in 1, 2, ... periods.")
@@ -360,14 +361,64 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def state_contract(service: DecisionService, request: dict[str, Any]) -> dict[str, Any]:
+    """``DecideRequest``'s JSON schema narrowed to the served scenario: its nodes, SKUs, arcs and periods.
+
+    The generic model takes any names; the served one takes these only (every node in
+    ``on_hand``, a pipeline no longer than each arc's longest lead time, a backlog only where
+    there is external demand), so the OpenAPI document is the whole contract.
+    """
+    spec = service.spec
+    quantity = {"type": "number", "minimum": 0}
+
+    def table(keys: list[str], value: Any, required: bool = False) -> dict[str, Any]:
+        out = {"type": "object", "properties": {k: value(k) for k in keys}, "additionalProperties": False}
+        return {**out, "required": keys} if required else out
+
+    per_sku = lambda _: table(spec.sku_ids, lambda _: quantity)  # noqa: E731
+    streams: dict[str, list[str]] = {}
+    for d in spec.demands:
+        streams.setdefault(d.node, []).append(d.sku)
+    per_stream = lambda node: table(streams[node], lambda _: quantity)  # noqa: E731
+    arcs = list(service._arcs)
+
+    def arriving(arc: str) -> dict[str, Any]:
+        longest = max(spec.arcs[service._arcs[arc]].lead_time.max_value, 1)
+        return table(spec.sku_ids, lambda _: {"type": "array", "items": quantity, "maxItems": longest})
+
+    properties = request["properties"]
+    narrowed = {"on_hand": table(spec.node_ids, per_sku, required=True), "pipeline": table(arcs, arriving),
+                "owed": table(arcs, per_sku), "backlog": table(list(streams), per_stream),
+                "last_demand": table(list(streams), per_stream)}
+    for name, schema in narrowed.items():
+        properties[name] = {**schema, "description": properties[name].get("description", "")}
+    properties["period"]["maximum"] = service.paths.n_periods - 1
+    request["examples"] = [{"period": 0, "on_hand": {n: {s: 0 for s in spec.sku_ids} for n in spec.node_ids}}]
+    return request
+
+
 def create_app(service: DecisionService) -> Any:
-    """The FastAPI app serving ``service``: ``POST /decide``, ``GET /health``, ``/docs``."""
+    """The FastAPI app serving ``service``: ``POST /decide``, ``GET /health``, ``/docs``.
+
+    Its OpenAPI document names the scenario's nodes, SKUs and arcs (:func:`state_contract`).
+    """
     from fastapi import FastAPI, HTTPException
     from fastapi.exceptions import RequestValidationError
+    from fastapi.openapi.utils import get_openapi
     from fastapi.responses import JSONResponse
 
     app = FastAPI(title="echelon decisions", version=service.version,
                   description=f"Orders from {service.text} on {service.spec.name}.")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            state_contract(service, schema["components"]["schemas"]["DecideRequest"])
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
 
     @app.exception_handler(RequestValidationError)
     def invalid(request: Any, exc: RequestValidationError) -> JSONResponse:
@@ -381,7 +432,8 @@ def create_app(service: DecisionService) -> Any:
         return service.health()
 
     @app.post("/decide", response_model=DecideResponse,
-              responses={422: {"description": "A state that does not fit the scenario, the field named."}})
+              responses={400: {"description": "A body that is not JSON."},
+                         422: {"description": "A state that does not fit the scenario, the field named."}})
     def decide(request: DecideRequest) -> DecideResponse:
         """Orders for the state given, with the policy's parameters and an explanation."""
         try:
