@@ -55,9 +55,10 @@ def start_server(scenario: str, policy: str, port: int, timeout: float = 180.0) 
     """Start ``hybrid.serve.serve`` in its own process and wait (at most ``timeout`` s) for /health."""
     import httpx
 
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); from hybrid.serve import serve; "
-            f"serve({scenario!r}, {policy!r}, port={port})")
-    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    code = f"from hybrid.serve import serve; serve({scenario!r}, {policy!r}, port={port})"
+    # python -c puts its working directory first on sys.path: this checkout, as common.py does here
+    server = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:

@@ -214,14 +214,16 @@ def fit_stream(stream: Stream, season_periods: tuple[int, ...], span: int | None
     families = [f for f in FAMILIES if f == "normal" or np.all(y == np.round(y))]
     if category in ("intermittent", "lumpy") and len(families) > 1:
         families.remove("normal")
-    if not np.any(y > 0):
-        families = ["poisson"]
+    if not np.any(y > 0):  # nothing sold: nothing to fit
+        return StreamFit(stream.node, stream.sku, int(y.size), category, adi, cv2,
+                         DemandProcess(kind="poisson", mean=0.0), {"poisson": 0.0}, False, None,
+                         ("no demand in the history: Poisson with mean 0",))
     best: dict[str, tuple[_Fit, bool, int | None]] = {}
     for trend in (False, True):
         for period in (None, *(p for p in season_periods if y.size >= 2 * p)):
             x = _design(t, span, trend, period, promoted)
             for family in families:
-                fit = _fit_family(family, y, x) if np.any(y > 0) else _Fit(family, np.array([-30.0]), 0, 0, 1)
+                fit = _fit_family(family, y, x)
                 if fit is not None and (family not in best or fit.bic(y.size) < best[family][0].bic(y.size)):
                     best[family] = (fit, trend, period)
     fit, trend, period = min(best.values(), key=lambda entry: entry[0].aic)

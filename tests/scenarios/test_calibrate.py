@@ -229,3 +229,13 @@ def test_calibrating_imports_no_layer_and_statsmodels_only_when_fitting() -> Non
     code = ("import sys, scenarios.calibrate; assert 'statsmodels' not in sys.modules; "
             "assert not {'pyomo', 'torch', 'milp', 'rl', 'hybrid'} & set(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_a_stream_that_never_sold_is_a_zero_mean_poisson(tmp_path: Path) -> None:
+    rows = [(f"2024-01-{d + 1:02d}", "s1", sku, 0 if sku == "dead" else d % 3, int(d == 4)) for d in range(20)
+            for sku in ("dead", "live")]
+    path = _write(tmp_path / "history.csv", ("date", "node", "sku", "demand", "promotion"), rows)
+    spec, summary = calibrate(path)
+    dead = summary.stream("s1", "dead")
+    assert dead.process.kind == "poisson" and dead.process.mean == 0 and dead.notes
+    assert {(d.sku, d.process.mean) for d in spec.demands if d.sku == "dead"} == {("dead", 0.0)}
