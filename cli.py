@@ -342,6 +342,82 @@ def solve(
         console.print(ui.solve_table(out, optimum))
 
 
+@app.command()
+def calibrate(
+    history: Annotated[str, typer.Argument(help="Demand history, CSV or Parquet: date,node,sku,demand "
+                                           "and optionally promotion (0/1), one row per period.")],
+    out: Annotated[str, typer.Option(help="Scenario TOML to write.")],
+    network: Annotated[str | None, typer.Option(help="Scenario (TOML or built-in) whose nodes, arcs and "
+                                                "costs are kept.", show_default="one node per history "
+                                                "node, fed from outside")] = None,
+    receipts: Annotated[str | None, typer.Option(help="Receipts, CSV or Parquet: order_date,receipt_date,"
+                                                 "supplier,node,sku,quantity; fits lead times.")] = None,
+    empirical: Annotated[bool, typer.Option("--empirical", help="Bootstrap the raw history instead of "
+                                            "the fitted processes.")] = False,
+    plot: Annotated[str | None, typer.Option(help="Also write a PNG of the history against the fitted "
+                                             "processes' simulated quantiles.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit a scenario to a demand history: a demand process per node and SKU, lead times per arc."""
+    from hybrid import console as ui
+    from scenarios.calibrate import calibrate_file
+
+    with ui.user_errors():
+        _, summary = calibrate_file(history, out, network=network, receipts=receipts, empirical=empirical,
+                                    plot=plot)
+    if console := ui.output(as_json, {"scenario": out, "plot": plot, **summary.to_dict()}):
+        console.print(ui.calibration_table(console, summary, out))
+
+
+@app.command(cls=_PolicyHelp)
+def serve(
+    scenario: ScenarioOpt,
+    policy: Annotated[str, typer.Option("--policy", "-p", help=f"Policy to serve (a bare name is tuned "
+                                        f"first). {_FAMILIES}")],
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    max_order: Annotated[float | None, typer.Option(help="Guardrail: no order above this many units "
+                                                    "(cut orders are reported).")] = None,
+    reference: Annotated[str | None, typer.Option(help="Reference policy for --max-deviation.")] = None,
+    max_deviation: Annotated[float | None, typer.Option(
+        help="Guardrail: orders within this fraction of the reference policy's (0.5: x0.5 to x1.5).")] = None,
+    seed: SeedOpt = 0,
+) -> None:
+    """Serve the policy's decisions over HTTP: POST /decide, GET /health, docs at /docs."""
+    from hybrid import console as ui
+    from hybrid.serve import serve as run_server
+
+    with ui.user_errors():
+        run_server(scenario, policy, host=host, port=port, max_order=max_order, reference=reference,
+                   max_deviation=max_deviation, seed=seed)
+
+
+@app.command(cls=_PolicyHelp)
+def shadow(
+    history: Annotated[str, typer.Option(help="Demand history to replay (CSV or Parquet, as for "
+                                         "calibrate).")],
+    scenario: ScenarioOpt,
+    policy: Annotated[str, typer.Option("--policy", "-p", help=f"Policy to shadow. {_FAMILIES}")],
+    receipts: Annotated[str | None, typer.Option(help="Orders actually placed (receipts table), replayed "
+                                                 "on the same path for comparison.")] = None,
+    start_period: Annotated[int, typer.Option(help="Scenario period of the history's first date.")] = 0,
+    seed: SeedOpt = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay a history as the policy would have decided it (vs recorded orders) and test it for drift."""
+    from hybrid import console as ui
+    from scenarios.calibrate.shadow import shadow as replay
+
+    with ui.user_errors(), ui.stdout_to_stderr(as_json), ui.progress(as_json) as progress:
+        result = replay(history, scenario, policy, receipts=receipts, start_period=start_period, seed=seed,
+                        progress=progress)
+    results, spec = result.evaluation.results, result.evaluation.results[0].run.spec
+    if console := ui.output(as_json, {**ui.evaluation_json(spec, results, 1, seed),
+                                      "drift": result.drift.to_dict(), "notes": list(result.notes)}):
+        ui.kpi_table(spec, results, 1, console)
+        console.print(ui.drift_table(console, result.drift, result.notes))
+
+
 # In plain help, click cuts each command's summary to fit one line ("..."); give it whole (it wraps).
 for _command in (*app.registered_commands, *scenarios_app.registered_commands):
     _command.short_help = _command.short_help or (_command.callback.__doc__ or "").strip().splitlines()[0]

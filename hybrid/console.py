@@ -21,10 +21,11 @@ from typing import Any
 
 import typer
 
-__all__ = ["BatchDisplay", "batch_table", "check_counts", "clock", "evaluation_json", "fitting_table",
-           "kpi_table", "output", "path_rows", "path_table", "print_batch_end", "print_error", "print_json",
-           "progress", "progress_lines", "scenario_rows", "scenario_table", "seconds", "short", "solve_rows",
-           "solve_table", "stderr_console", "stdout_to_stderr", "usage_error", "user_errors"]
+__all__ = ["BatchDisplay", "batch_table", "calibration_table", "check_counts", "clock", "drift_table",
+           "evaluation_json", "fitting_table", "kpi_table", "output", "path_rows", "path_table",
+           "print_batch_end", "print_error", "print_json", "progress", "progress_lines", "scenario_rows",
+           "scenario_table", "seconds", "short", "solve_rows", "solve_table", "stderr_console",
+           "stdout_to_stderr", "usage_error", "user_errors"]
 
 
 def usage_error(err: Exception) -> Exception:
@@ -378,6 +379,46 @@ def scenario_table(console: Any, rows: list[dict[str, Any]]) -> Any:
     return fitting_table(console, "Built-in scenarios", cells, key="name",
                          left=("name", "timing", "shortage"),
                          drop=("demands", "skus", "timing", "nodes", "known optimum", "shortage"))
+
+
+def calibration_table(console: Any, summary: Any, out: str) -> Any:
+    """``echelon calibrate``: one row per stream (the family chosen, its parameters, every family's AIC)."""
+    def num(x: float | None, digits: int = 3) -> str:
+        return "" if x is None else f"{x:.{digits}g}"
+
+    cells = []
+    for r in summary.rows():
+        season, promo = r["season"], r["promotion"]
+        cells.append({"stream": f"{r['node']}/{r['sku']}", "class": r["category"], "kind": r["kind"],
+                      "mean": num(r["mean"]), "std": num(r["std"]), "trend": num(r["trend"], 2),
+                      "season": "" if season is None else
+                      f"A={season['amplitude']:.2f} P={season['period']} ph={season['phase']:.1f}",
+                      "promotion": "" if promo is None else
+                      f"p={promo['probability']:.3f} lift={promo['lift']:.2f} d={promo['duration']}",
+                      "AIC": " ".join(f"{k[:4]}={v:.0f}" for k, v in r["aic"].items())})
+    arcs = "; ".join(f"{a}->{n}: " + (f"{lt.value}" if lt.kind == "fixed" else
+                                       " ".join(f"{v}({p:.2f})" for v, p in zip(lt.values, lt.probabilities,
+                                                                                 strict=True)))
+                     for (a, n), (lt, _) in summary.lead_times.items())
+    caption = (f"{summary.periods} periods of {summary.step_days} day(s) from {summary.first_date}; "
+               f"means at the first date; structure by BIC, family by AIC. Scenario written to {out}"
+               + (f". Lead times (periods): {arcs}" if arcs else ""))
+    return fitting_table(console, f"Calibrated from {summary.source}", cells, key="stream",
+                         left=("stream", "class", "kind", "season", "promotion", "AIC"),
+                         drop=("AIC", "promotion", "class", "trend", "season", "std"), caption=caption)
+
+
+def drift_table(console: Any, report: Any, notes: tuple[str, ...] = ()) -> Any:
+    """``echelon shadow``: each stream's drift test (KS of randomised PITs) and whether it drifted."""
+    cells = [{"stream": f"{s.node}/{s.sku}", "periods": str(s.periods), "mean seen": f"{s.observed_mean:.3g}",
+              "mean expected": f"{s.expected_mean:.3g}", "KS": f"{s.statistic:.3f}",
+              "p-value": f"{s.p_value:.3g}", "drifted": "yes" if s.drifted else "no"} for s in report.streams]
+    verdict = (f"recalibrate: {', '.join(report.drifted)} drifted" if report.drifted
+               else "no stream drifted")
+    caption = "\n".join([f"KS of randomised PITs against U(0,1); drifted when p < {report.threshold:.2g} "
+                         f"(alpha {report.alpha:g} over {len(report.streams)} streams). {verdict}.", *notes])
+    return fitting_table(console, "Drift against the scenario's processes", cells, key="stream",
+                         drop=("KS", "periods", "mean expected"), caption=caption)
 
 
 def path_rows(run: Any, path: int) -> list[dict[str, Any]]:

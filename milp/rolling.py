@@ -263,6 +263,22 @@ class RollingHorizonPolicy:
             orders[p] = np.where(net_of_owed > 1e-6, net_of_owed, 0.0)
         return orders
 
+    def planned_orders(self) -> np.ndarray | None:
+        """Shipments ``(arcs, skus, horizon)`` of the last window solved; ``None`` without a plan.
+
+        ``None`` too for a planner that is not persistent (it keeps no model between solves).
+        """
+        planning, net = self._planning, self.network
+        if planning is None or not self.stats or self.stats[-1].objective is None:
+            return None
+        plan = np.zeros((net.n_arcs, net.n_skus, self.horizon))
+        for (e, k, j), x in future_blocks(planning.model)[0].x.items():  # (the first future's recourse)
+            try:
+                plan[e, k, j] = planning.solver.values([x])[0]
+            except KeyError:  # in no constraint (it would arrive after the window): not loaded, 0
+                pass
+        return plan
+
     def set_safety(self, safety: float | np.ndarray) -> None:
         """Change the safety-stock targets from the next solve on (the hybrid's agent does, per epoch).
 

