@@ -141,9 +141,10 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
 
     Coordinate descent: from the best starting point, each node's ``k`` in turn is
     moved up and down by its step (never below 0); a move that lowers the mean training
-    cost is kept and repeated in the same direction while it keeps lowering it (there
-    is no upper bound). When a whole sweep over the nodes finds nothing better, the
-    steps halve, down to ``resolution``. Every candidate runs on the same ``paths``
+    cost is kept and followed by one twice as long in the same direction, and so on
+    while they keep lowering it (there is no upper bound: a start far from the best
+    costs a few evaluations, not one per step). When a whole sweep over the nodes finds
+    nothing better, the steps halve, down to ``resolution``. Every candidate runs on the same ``paths``
     (common random numbers), so comparisons are exact for them.
 
     :param spec: the scenario.
@@ -218,13 +219,13 @@ def _descend(cost: Callable[[np.ndarray], float], k: np.ndarray, steps: np.ndarr
         moved = False
         for n in np.flatnonzero(steps > 0):
             for sign in (1.0, -1.0):
-                went = False
-                while True:  # keep going in this direction while it pays: no upper bound
+                went, stride = False, steps[n]
+                while True:  # keep going in this direction, twice as far each time, while it pays
                     trial = k.copy()
-                    trial[n] = max(k[n] + sign * steps[n], 0.0)
+                    trial[n] = max(k[n] + sign * stride, 0.0)
                     if trial[n] == k[n] or not (c := cost(trial)) < best - 1e-12:
                         break
-                    k, best, went = trial, c, True
+                    k, best, went, stride = trial, c, True, 2 * stride
                 if went:  # up paid: down cannot (a point just left)
                     moved = True
                     break
