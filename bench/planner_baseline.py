@@ -8,7 +8,7 @@ Per scenario: echelon base-stock (on trees), base-stock, (s,S) and (s,Q) tuned b
 project's tuners (:mod:`scenarios.tuning`) on ``--train-paths`` training paths; the
 rolling-horizon planner's fixed safety stock tuned per node (:func:`hybrid.baselines.tune_safety`:
 coordinate descent from the levels the tuned base-stock implies) on the first
-``--tune-paths`` of them. Training paths come from ``train_seed(--seed)``, the test paths from
+``--tune-paths`` of them (one ``k`` per node and SKU with ``--per-sku``). Training paths come from ``train_seed(--seed)``, the test paths from
 ``--seed``: no policy sees a test path before it is measured. Every policy then runs on the
 same test paths; the table gives the mean cost per period (after warm-up) with its 95% CI,
 and the planner's paired difference against the classical policy cheapest on those test paths
@@ -48,6 +48,7 @@ def run_scenario(name: str, args, say) -> dict:
     started = time.perf_counter()
     tuned = tune_safety(spec, train.subset(slice(0, args.tune_paths)), horizon=args.horizon,
                         mip_gap=args.gap, anchor_paths=train, max_evaluations=args.evaluations,
+                        per_sku=args.per_sku and len(spec.skus) > 1,
                         progress=messages(say) if args.verbose else None)
     tuning_seconds = time.perf_counter() - started
     start_cost = tuned.costs.get(tuple(round(v, 6) for v in tuned.start))
@@ -99,6 +100,8 @@ def main() -> None:
     parser.add_argument("--evaluations", type=int, default=30, help="most planner candidates per scenario")
     parser.add_argument("--horizon", type=int, default=6, help="the planner's window")
     parser.add_argument("--gap", type=float, default=0.05, help="the planner's MIP gap")
+    parser.add_argument("--per-sku", action="store_true",
+                        help="tune one safety k per node and SKU on multi-SKU scenarios (default: per node)")
     parser.add_argument("--verbose", action="store_true", help="report the tuning's progress")
     args = parser.parse_args()
     if args.quick:

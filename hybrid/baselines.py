@@ -5,8 +5,8 @@ stock runs short whenever demand beats the forecast; comparing a learned
 safety stock with that would flatter the agent. :func:`tune_safety` instead
 chooses the best fixed safety stock per node, ``k[n]`` periods of mean demand
 through node ``n`` (``safety[n] = k[n] * Network.demand_rate[n]``, split over
-SKUs by their share of the node's demand), on training paths (never the test
-paths). The search is a coordinate descent over the nodes' ``k`` that starts
+SKUs by their share of the node's demand) or per node and SKU (``per_sku``), on
+training paths (never the test paths). The search is a coordinate descent over the nodes' ``k`` that starts
 from the levels a tuned base-stock policy implies (:func:`implied_k`) and has
 no upper bound, so it can reach whatever the base-stock levels ask for.
 ``rolling-horizon-ss`` is that planner as a policy text -- the baseline
@@ -28,17 +28,19 @@ from scenarios.progress import Progress, current, part
 from scenarios.simulator import simulate
 from scenarios.spec import Spec
 
-__all__ = ["SafetyResult", "implied_k", "k_text", "rolling_ss_from_params", "tune_safety", "two_level_grid"]
+__all__ = ["SafetyResult", "implied_k", "k_text", "rolling_ss_from_params", "safety_levels", "tune_safety",
+           "two_level_grid"]
 
 K = float | tuple[float, ...]
-"""Safety in periods of mean demand: one value for every node, or one per node."""
+"""Safety in periods of mean demand: one value for every node, one per node, or one per node and SKU
+(node by node, the SKUs of each node in turn)."""
 
 #: Smallest step of the descent, in periods of mean demand.
 RESOLUTION = 1 / 16
 
 
 def k_text(k: K) -> str:
-    """``k`` as written in a policy text: ``0.5`` or ``0,0.5,0.5`` (one per node)."""
+    """``k`` as written in a policy text: ``0.5`` or ``0,0.5,0.5`` (one per node, or per node and SKU)."""
     return f"{k:g}" if isinstance(k, float) else ",".join(f"{v:g}" for v in k)
 
 
@@ -46,11 +48,11 @@ def k_text(k: K) -> str:
 class SafetyResult:
     """The best fixed safety stock.
 
-    :param k: periods of mean demand per node (a key of ``costs``).
+    :param k: periods of mean demand per node, or per node and SKU (a key of ``costs``).
     :param safety: ``(N, K)`` units per node and SKU (``k`` times the mean demand through the node).
     :param costs: ``k -> mean cost per period`` on the training paths (after warm-up), one
-        value per node in each ``k``, in the order evaluated.
-    :param start: the per-node ``k`` the search started from (:func:`implied_k`), or ``None``.
+        value per node (or node and SKU) in each ``k``, in the order evaluated.
+    :param start: the ``k`` the search started from (:func:`implied_k`).
     :param anchor: the tuned base-stock the start came from, as a policy text, or ``""``.
     :param nodes: node ids, for :meth:`levels`.
     """
@@ -58,7 +60,7 @@ class SafetyResult:
     k: tuple[float, ...]
     safety: np.ndarray
     costs: dict[tuple[float, ...], float]
-    start: tuple[float, ...] | None = None
+    start: tuple[float, ...] = ()
     anchor: str = ""
     nodes: tuple[str, ...] = field(default=())
 
@@ -69,10 +71,11 @@ class SafetyResult:
 
     def levels(self) -> str:
         """Tuned levels per node in units (summed over SKUs): ``warehouse 0 (k=0); retailer1 7.5 (k=1.5)``."""
-        k = np.asarray(self.k, dtype=float)
-        names = self.nodes or tuple(f"node{n}" for n in range(len(k)))
-        return "; ".join(f"{name} {units:.4g} (k={v:g})"
-                         for name, units, v in zip(names, self.safety.sum(axis=1), k, strict=True))
+        n_nodes = len(self.safety)
+        k = np.asarray(self.k, dtype=float).reshape(n_nodes, -1)  # (N, 1) or (N, K)
+        names = self.nodes or tuple(f"node{n}" for n in range(n_nodes))
+        return "; ".join(f"{name} {units:.4g} (k={'/'.join(f'{v:g}' for v in row)})"
+                         for name, units, row in zip(names, self.safety.sum(axis=1), k, strict=True))
 
 
 def two_level_grid(spec: Spec, upstream: Sequence[float] = (0.0, 0.5),
@@ -91,13 +94,30 @@ def two_level_grid(spec: Spec, upstream: Sequence[float] = (0.0, 0.5),
     return [tuple(float(c if s else u) for s in serves) for u in upstream for c in customer]
 
 
-def _as_k(value: float | Sequence[float], n_nodes: int, name: str = "grid") -> K:
-    """A ``k`` checked (``name`` is the field a message names): a number >= 0, or ``n_nodes`` of them."""
+def _as_k(value: float | Sequence[float], net: Network, name: str = "grid") -> K:
+    """A ``k`` checked: numbers >= 0, one, one per node or one per node and SKU (``name``: the field)."""
     values = np.atleast_1d(np.asarray(value, dtype=float))
-    if values.ndim != 1 or len(values) not in (1, n_nodes) or not np.all(np.isfinite(values)) \
-            or np.any(values < 0):
-        raise SpecError(name, f"each k needs one number >= 0 or {n_nodes} (one per node), got {value!r}")
+    sizes = sorted({1, net.n_nodes, net.n_nodes * net.n_skus})
+    if values.ndim != 1 or len(values) not in sizes or not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise SpecError(name, f"each k needs {' or '.join(map(str, sizes))} numbers >= 0 (one, one per node"
+                        f"{', one per node and SKU' if net.n_skus > 1 else ''}), got {value!r}")
     return float(values[0]) if np.ndim(value) == 0 else tuple(float(v) for v in values)
+
+
+def safety_levels(k: K | Sequence[float], net: Network) -> np.ndarray:
+    """Safety stock ``(N, K)`` in units from ``k`` periods of mean demand through each node.
+
+    One ``k`` or one per node is split over a node's SKUs by their share of its demand;
+    ``N * K`` values (node by node) give each node and SKU its own.
+
+    >>> from scenarios import builtin
+    >>> safety_levels((0.0, 1.0, 1.0, 2.0), Network(builtin.get("divergent-1w3r")))[:, 0].tolist()
+    [0.0, 5.0, 10.0, 30.0]
+    """
+    values = np.atleast_1d(np.asarray(k, dtype=float))
+    if len(values) == net.n_nodes * net.n_skus:
+        return values.reshape(net.n_nodes, net.n_skus) * net.demand_rate
+    return np.broadcast_to(values, (net.n_nodes,))[:, None] * net.demand_rate
 
 
 def implied_k(spec: Spec, paths: SamplePaths) -> tuple[tuple[float, ...], str]:
@@ -135,51 +155,63 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
                 grid: Sequence[float | Sequence[float]] = (), mip_gap: float = 0.01,
                 time_limit: float = 10.0, start: Sequence[float] | None = None,
                 anchor_paths: SamplePaths | None = None, step: float = 0.25,
-                resolution: float = RESOLUTION, max_evaluations: int = 30,
+                resolution: float = RESOLUTION, max_evaluations: int = 30, per_sku: bool = False,
                 progress: Progress | None = None) -> SafetyResult:
     """The fixed safety stock (``k`` periods of demand per node) minimising mean cost on ``paths``.
 
-    Coordinate descent: from the best starting point, each node's ``k`` in turn is
+    Coordinate descent: from the best starting point, each node's ``k`` (or each node
+    and SKU's, with ``per_sku``) in turn is
     moved up and down by its step (never below 0); a move that lowers the mean training
     cost is kept and followed by one twice as long in the same direction, and so on
     while they keep lowering it (there is no upper bound: a start far from the best
     costs a few evaluations, not one per step). When a whole sweep over the nodes finds
-    nothing better, the steps halve, down to ``resolution``. Every candidate runs on the same ``paths``
-    (common random numbers), so comparisons are exact for them.
+    nothing better, the steps halve, down to ``resolution``. Every candidate runs on the
+    same ``paths`` (common random numbers), so comparisons are exact for them.
 
     :param spec: the scenario.
     :param paths: training paths (keep them few: one solve per path and period per candidate).
     :param horizon: the planner's window.
     :param grid: extra starting candidates: numbers >= 0 (the same at every node) and/or vectors
-        with one per node (see :func:`two_level_grid`); the best of them and ``start`` is where
-        the descent begins.
+        with one per node (see :func:`two_level_grid`) or, with ``per_sku``, one per node and SKU;
+        the best of them and ``start`` is where the descent begins.
     :param mip_gap: the planner's MIP gap.
     :param time_limit: seconds per solve.
-    :param start: the per-node ``k`` to start from; default: :func:`implied_k` on ``anchor_paths``.
+    :param start: the ``k`` to start from (as a ``grid`` entry); default: :func:`implied_k` on
+        ``anchor_paths``.
     :param anchor_paths: paths to tune the base-stock start on (simulation only, so many are cheap);
         default ``paths``.
     :param step: first step of each node's ``k``, in periods of mean demand (at least this, or a
         quarter of the node's starting ``k``).
     :param resolution: the smallest step.
     :param max_evaluations: at most this many candidates are simulated (the cost of tuning).
+    :param per_sku: one ``k`` per node and SKU (``N * K`` coordinates; the start splits each
+        node's over its SKUs) instead of one per node.
     :param progress: told of every period of every candidate's simulation, as one task
         (:mod:`scenarios.progress`); its total assumes ``max_evaluations`` and shrinks to the
         candidates run when the search stops.
-    :raises SpecError: a negative ``k`` or a vector of the wrong length in ``grid`` or ``start``,
-        or ``max_evaluations < 1``.
+    :raises SpecError: a negative ``k`` or a vector of the wrong length in ``grid`` or ``start``
+        (``N * K`` values without ``per_sku``), or ``max_evaluations < 1``.
     """
     from milp import RollingHorizonPolicy
 
     net = Network(spec)
-    rate = net.demand_rate
     if max_evaluations < 1:
         raise SpecError("max_evaluations", f"must be >= 1, got {max_evaluations}")
-    extra = [np.broadcast_to(np.asarray(_as_k(k, net.n_nodes), dtype=float), (net.n_nodes,)) for k in grid]
+    width = net.n_nodes * (net.n_skus if per_sku else 1)
+
+    def coordinates(k: float | Sequence[float], name: str) -> np.ndarray:
+        values = np.atleast_1d(np.asarray(_as_k(k, net, name), dtype=float))
+        if len(values) == net.n_nodes and per_sku:
+            values = np.repeat(values, net.n_skus)
+        if len(values) not in (1, width):
+            raise SpecError(name, f"{len(values)} values of k (one per node and SKU) need per_sku=True")
+        return np.broadcast_to(values, (width,)).copy()
+
+    extra = [coordinates(k, "grid") for k in grid]
     anchor = ""
     if start is None:
         start, anchor = implied_k(spec, anchor_paths or paths)
-    first = np.broadcast_to(np.asarray(_as_k(tuple(start), net.n_nodes, "start"), dtype=float),
-                            (net.n_nodes,)).copy()
+    first = coordinates(tuple(start), "start")
     costs: dict[tuple[float, ...], float] = {}
     task = f"tuning the planner's safety stock on {paths.n_paths} paths"
 
@@ -188,7 +220,7 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
         if key not in costs:
             if len(costs) >= max_evaluations:
                 return np.inf
-            planner = RollingHorizonPolicy(spec, horizon=horizon, safety=np.asarray(key)[:, None] * rate,
+            planner = RollingHorizonPolicy(spec, horizon=horizon, safety=safety_levels(key, net),
                                            mip_gap=mip_gap, time_limit=time_limit)
             run = simulate(spec, paths, planner, kpi_flows=False,
                            progress=part(progress, task, len(costs), max_evaluations))
@@ -196,14 +228,14 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
         return costs[key]
 
     best_k = min([first, *extra], key=cost)
-    ordering = np.isin(np.arange(net.n_nodes), net.customer)
+    ordering = np.repeat(np.isin(np.arange(net.n_nodes), net.customer), width // net.n_nodes)
     steps = np.where(ordering, np.maximum(step, best_k / 4), 0.0)
     best_k = _descend(cost, best_k, steps, resolution, lambda: len(costs) >= max_evaluations)
     if progress:
         progress(task, len(costs) * paths.n_periods, len(costs) * paths.n_periods)
     best = min(costs, key=costs.__getitem__)
-    return SafetyResult(best, np.asarray(best)[:, None] * rate, dict(costs), tuple(float(v) for v in first),
-                        anchor, tuple(spec.node_ids))
+    return SafetyResult(best, safety_levels(best, net), dict(costs), tuple(float(v) for v in first), anchor,
+                        tuple(spec.node_ids))
 
 
 def _descend(cost: Callable[[np.ndarray], float], k: np.ndarray, steps: np.ndarray, resolution: float,
@@ -236,35 +268,35 @@ def _descend(cost: Callable[[np.ndarray], float], k: np.ndarray, steps: np.ndarr
 
 def rolling_ss_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
                            train: Callable[[], Any]) -> Any:
-    """Policy factory for ``rolling-horizon-ss[:horizon=H][,k=K][,paths=P][,evaluations=E][,mip_gap=G]``.
+    """Policy factory for ``rolling-horizon-ss[:horizon=H][,k=K][,paths=P][,evaluations=E][,per_sku=1]``.
 
-    ``k`` is one value for every node or one per node. Without ``k`` the
-    safety stock is tuned per node (:func:`tune_safety`, at most ``evaluations``
+    ``k`` is one value for every node, one per node, or one per node and SKU
+    (node by node). Without ``k`` the safety stock is tuned per node (per node
+    and SKU with ``per_sku=1``; :func:`tune_safety`, at most ``evaluations``
     candidates, default 30) on the first ``paths`` (default 8) training paths,
-    starting from the base-stock levels tuned on all of them.
+    starting from the base-stock levels tuned on all of them. ``mip_gap`` is the
+    planner's (default 0.01).
     """
     from milp import RollingHorizonPolicy
 
     options: dict[str, float] = {}
     k: K | None = None
     net = Network(spec)
-    keys = ("horizon", "k", "paths", "evaluations", "mip_gap")
+    keys = ("horizon", "k", "paths", "evaluations", "per_sku", "mip_gap")
     for key, values in (params or {}).items():
         if key not in keys:
             raise SpecError(f"policy.{key}", f"rolling-horizon-ss takes {', '.join(keys)}")
         if any(isinstance(v, str) for v in values) or (len(values) != 1 and key != "k"):
             raise SpecError(f"policy.{key}", f"needs one number, got {values}")
         if key == "k":
-            try:
-                k = _as_k(values[0] if len(values) == 1 else values, net.n_nodes)
-            except SpecError:
-                raise SpecError("policy.k", f"needs one number >= 0 or {net.n_nodes} (one per node), "
-                                f"got {values}") from None
+            k = _as_k(values[0] if len(values) == 1 else values, net, "policy.k")
         else:
             options[key] = float(values[0])
     for key in ("paths", "evaluations"):
         if key in options and (options[key] < 1 or options[key] != int(options[key])):
             raise SpecError(f"policy.{key}", f"must be a whole number >= 1, got {options[key]:g}")
+    if options.get("per_sku", 0) not in (0, 1):
+        raise SpecError("policy.per_sku", f"must be 0 or 1, got {options['per_sku']:g}")
     horizon, mip_gap = int(options.get("horizon", 13)), options.get("mip_gap", 0.01)
     if k is not None:
         note = "given"
@@ -273,13 +305,13 @@ def rolling_ss_from_params(spec: Spec, params: dict[str, list[float | str]] | No
         everything = train()
         tuned = tune_safety(spec, everything.subset(slice(0, n)), horizon=horizon, mip_gap=mip_gap,
                             anchor_paths=everything, max_evaluations=int(options.get("evaluations", 30)),
-                            progress=current())
+                            per_sku=bool(options.get("per_sku", 0)), progress=current())
         k = tuned.k
-        note = (f"tuned per node on {n} training paths from k={k_text(tuned.start)} ({tuned.anchor} on "
-                f"{everything.n_paths}): k={tuned.text}, {tuned.costs[tuned.k]:.4g} "
-                f"per period after {len(tuned.costs)} candidates")
-    levels = np.broadcast_to(np.asarray(k, dtype=float), (net.n_nodes,))[:, None] * net.demand_rate
-    policy = RollingHorizonPolicy(spec, horizon=horizon, safety=levels, mip_gap=mip_gap)
+        per = "per node and SKU" if options.get("per_sku") else "per node"
+        note = (f"tuned {per} on {n} training paths from k={k_text(tuned.start)} ({tuned.anchor} on "
+                f"{everything.n_paths}): k={tuned.text}, {tuned.costs[tuned.k]:.4g} per period after "
+                f"{len(tuned.costs)} candidates")
+    policy = RollingHorizonPolicy(spec, horizon=horizon, safety=safety_levels(k, net), mip_gap=mip_gap)
     policy.name = "rolling-horizon-ss"
     policy.safety_k, policy.safety_note = k, note
     return policy

@@ -117,3 +117,21 @@ def test_the_policy_text_tunes_per_node_when_k_is_missing():
 def test_two_level_grid_is_one_value_at_the_stores_and_one_upstream():
     grid = two_level_grid(load("divergent-1w3r"), (0.0, 0.5), (1.0,))
     assert grid == [(0.0, 1.0, 1.0, 1.0), (0.5, 1.0, 1.0, 1.0)]
+
+
+def test_per_sku_tuning_gives_each_node_and_sku_its_own_k():
+    spec = load("perishable-pharma")
+    net = Network(spec)
+    paths = SamplePaths.draw(spec, 1, 6, seed=1)
+    result = tune_safety(spec, paths, horizon=4, start=(0.0, 1.0, 2.0), per_sku=True, max_evaluations=3)
+    assert list(result.costs)[0] == (0.0, 0.0, 1.0, 1.0, 2.0, 2.0) and len(result.k) == 6
+    np.testing.assert_allclose(result.safety, np.reshape(result.k, (3, 2)) * net.demand_rate)
+    assert result.levels().count("/") == 3  # k=a/b at each of the three nodes
+    policy = build_policy(spec, f"rolling-horizon-ss:horizon=4,k={result.text}", lambda: paths)
+    np.testing.assert_allclose(policy._expand_safety(net), result.safety)
+    with pytest.raises(SpecError, match="per_sku"):
+        tune_safety(spec, paths, start=(0.0,) * 6)
+    with pytest.raises(SpecError, match="policy.per_sku"):
+        build_policy(spec, "rolling-horizon-ss:per_sku=2", lambda: paths)
+    with pytest.raises(SpecError, match="policy.k"):
+        build_policy(spec, "rolling-horizon-ss:k=1,2", lambda: paths)
