@@ -197,21 +197,11 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
     net = Network(spec)
     if max_evaluations < 1:
         raise SpecError("max_evaluations", f"must be >= 1, got {max_evaluations}")
-    width = net.n_nodes * (net.n_skus if per_sku else 1)
-
-    def coordinates(k: float | Sequence[float], name: str) -> np.ndarray:
-        values = np.atleast_1d(np.asarray(_as_k(k, net, name), dtype=float))
-        if len(values) == net.n_nodes and per_sku:
-            values = np.repeat(values, net.n_skus)
-        if len(values) not in (1, width):
-            raise SpecError(name, f"{len(values)} values of k (one per node and SKU) need per_sku=True")
-        return np.broadcast_to(values, (width,)).copy()
-
-    extra = [coordinates(k, "grid") for k in grid]
+    extra = [_coordinates(k, net, per_sku, "grid") for k in grid]
     anchor = ""
     if start is None:
         start, anchor = implied_k(spec, anchor_paths or paths)
-    first = coordinates(tuple(start), "start")
+    first = _coordinates(tuple(start), net, per_sku, "start")
     costs: dict[tuple[float, ...], float] = {}
     task = f"tuning the planner's safety stock on {paths.n_paths} paths"
 
@@ -228,7 +218,7 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
         return costs[key]
 
     best_k = min([first, *extra], key=cost)
-    ordering = np.repeat(np.isin(np.arange(net.n_nodes), net.customer), width // net.n_nodes)
+    ordering = np.repeat(np.isin(np.arange(net.n_nodes), net.customer), len(first) // net.n_nodes)
     steps = np.where(ordering, np.maximum(step, best_k / 4), 0.0)
     best_k = _descend(cost, best_k, steps, resolution, lambda: len(costs) >= max_evaluations)
     if progress:
@@ -236,6 +226,17 @@ def tune_safety(spec: Spec, paths: SamplePaths, *, horizon: int = 13,
     best = min(costs, key=costs.__getitem__)
     return SafetyResult(best, safety_levels(best, net), dict(costs), tuple(float(v) for v in first), anchor,
                         tuple(spec.node_ids))
+
+
+def _coordinates(k: float | Sequence[float], net: Network, per_sku: bool, name: str) -> np.ndarray:
+    """``k`` as the search's coordinates: one per node, or one per node and SKU (``per_sku``)."""
+    width = net.n_nodes * (net.n_skus if per_sku else 1)
+    values = np.atleast_1d(np.asarray(_as_k(k, net, name), dtype=float))
+    if len(values) == net.n_nodes and per_sku:
+        values = np.repeat(values, net.n_skus)
+    if len(values) not in (1, width):
+        raise SpecError(name, f"{len(values)} values of k (one per node and SKU) need per_sku=True")
+    return np.broadcast_to(values, (width,)).copy()
 
 
 def _descend(cost: Callable[[np.ndarray], float], k: np.ndarray, steps: np.ndarray, resolution: float,
