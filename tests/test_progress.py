@@ -74,7 +74,7 @@ def test_the_hindsight_bound_reports_every_path(small) -> None:
 def test_safety_tuning_is_one_task_over_every_candidate(small) -> None:
     spec, paths = small
     progress = Recorder()
-    result = tune_safety(spec, paths.subset(slice(0, 1)), horizon=3, grid=(0.0, 1.0), max_extensions=1,
+    result = tune_safety(spec, paths.subset(slice(0, 1)), horizon=3, start=(1.0,), max_evaluations=3,
                          progress=progress)
     tasks = {task for task, _, _ in progress.calls}
     assert tasks == {"tuning the planner's safety stock on 1 paths"}

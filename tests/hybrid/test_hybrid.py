@@ -10,7 +10,6 @@ from scenarios.errors import SpecError
 from scenarios.evaluate import evaluate_policies
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
-from scenarios.registry import build_policy
 from scenarios.simulator import simulate
 from scenarios.spec import load
 
@@ -141,36 +140,3 @@ def test_hybrid_anchor_moves_around_the_milp_levels(tmp_path):
         plain = train("serial-3", timesteps=64, n_envs=4, eval_every=0, eval_paths=5, anchor_paths=8,
                       out=str(tmp_path / "plain"), progress_bar=False)
         evaluate_policies("serial-3", [f"hybrid-anchor:path={plain.model_path.parent}"], paths=2, periods=4)
-
-
-def test_safety_grid_extends_past_its_top_when_the_best_is_there():
-    from hybrid.baselines import tune_safety
-
-    spec = load("divergent-1w3r")
-    paths = SamplePaths.draw(spec, 2, 10, seed=1)
-    result = tune_safety(spec, paths, horizon=4, grid=(0.0, 0.1), max_extensions=2)
-    assert set(result.costs) >= {0.0, 0.1}
-    if result.k == max(result.costs):  # still rising at the last extension: it stopped at the cap
-        assert len(result.costs) == 4
-    assert result.costs[result.k] == min(result.costs.values())
-    np.testing.assert_allclose(result.safety, result.k * Network(spec).demand_rate)
-
-
-def test_safety_grid_takes_one_multiple_per_node_and_the_policy_text_too():
-    from hybrid.baselines import tune_safety, two_level_grid
-
-    spec = load("divergent-1w3r")
-    rate = Network(spec).demand_rate
-    paths = SamplePaths.draw(spec, 2, 10, seed=1)
-    grid = two_level_grid(spec, (0.0,), (0.0, 0.2))
-    assert grid == [(0.0, 0.0, 0.0, 0.0), (0.0, 0.2, 0.2, 0.2)]
-    result = tune_safety(spec, paths, horizon=4, grid=[0.1, *grid], max_extensions=1)
-    assert {0.1, *grid} <= set(result.costs) and result.costs[result.k] == min(result.costs.values())
-    k = np.broadcast_to(np.asarray(result.k), (4,))
-    np.testing.assert_allclose(result.safety, k[:, None] * rate)
-    policy = build_policy(spec, f"rolling-horizon-ss:horizon=4,k={result.text}", lambda: paths)
-    np.testing.assert_allclose(policy._expand_safety(Network(spec)), result.safety)
-    with pytest.raises(SpecError, match="policy.k"):
-        build_policy(spec, "rolling-horizon-ss:k=0,1", lambda: paths)
-    with pytest.raises(SpecError, match="grid"):
-        tune_safety(spec, paths, grid=[(0.0, 1.0)])
