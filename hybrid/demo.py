@@ -75,7 +75,7 @@ def run_demo(scenario: str = "divergent-1w3r", *, out: str | Path = "demo", path
     out = writable_dir("out", out)  # before minutes of training, not after
     train = training_paths(spec, 200, periods, seed)  # the arena's own, passed to it below
     say("tuning the planner's fixed safety stock on 8 training paths")
-    safety = tune_safety(spec, train.subset(slice(0, 8)), horizon=horizon, grid=(0.0, 0.5, 1.0, 2.0),
+    safety = tune_safety(spec, train.subset(slice(0, 8)), horizon=horizon, max_evaluations=12,
                          progress=progress)
     planner_text = f"rolling-horizon-ss:horizon={horizon},k={safety.text}"
     say(f"training the RL agent ({rl_timesteps} steps)")
