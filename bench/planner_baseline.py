@@ -9,8 +9,8 @@ project's tuners (:mod:`scenarios.tuning`) on ``--train-paths`` training paths; 
 rolling-horizon planner's fixed safety stock tuned per node (:func:`hybrid.baselines.tune_safety`:
 coordinate descent from the levels the tuned base-stock implies) on the first
 ``--tune-paths`` of them (one ``k`` per node and SKU with ``--per-sku``). Training paths come
-from ``train_seed(--seed)``, the test paths from ``--seed``: no policy sees a test path before it is measured. Every policy then runs on the
-same test paths; the table gives the mean cost per period (after warm-up) with its 95% CI,
+from ``train_seed(--seed)``, the test paths from ``--seed``: no policy sees a test path before
+it is measured. Every policy then runs on the same test paths; the table gives the mean cost per period (after warm-up) with its 95% CI,
 and the planner's paired difference against the classical policy cheapest on those test paths
 (a strict reference: the minimum of four on the test paths is, if anything, optimistic for
 classical), in units and in % of that policy's mean (the % interval is the unit interval over
