@@ -4,17 +4,17 @@
     python bench/planner_baseline.py --quick         # a smoke run: few, short paths
     python bench/planner_baseline.py --scenario divergent-1w3r --paths 50
 
-Per scenario: echelon base-stock (on trees), base-stock, (s,S) and (s,Q) tuned by the
-project's tuners (:mod:`scenarios.tuning`) on ``--train-paths`` training paths; the
-rolling-horizon planner's fixed safety stock tuned per node (:func:`hybrid.baselines.tune_safety`:
-coordinate descent from the levels the tuned base-stock implies) on the first
-``--tune-paths`` of them (one ``k`` per node and SKU with ``--per-sku``). Training paths come
-from ``train_seed(--seed)``, the test paths from ``--seed``: no policy sees a test path before
-it is measured. Every policy then runs on the same test paths; the table gives the mean cost per period (after warm-up) with its 95% CI,
-and the planner's paired difference against the classical policy cheapest on those test paths
-(a strict reference: the minimum of four on the test paths is, if anything, optimistic for
-classical), in units and in % of that policy's mean (the % interval is the unit interval over
-the same mean). The last line printed is the results as one JSON line.
+Per scenario: echelon base-stock (on trees), base-stock, (s,S) and (s,Q) tuned by the project's
+tuners (:mod:`scenarios.tuning`) on ``--train-paths`` training paths; the rolling-horizon planner's
+fixed safety stock tuned per node (:func:`hybrid.baselines.tune_safety`: coordinate descent from the
+levels the tuned base-stock implies) on the first ``--tune-paths`` of them (one ``k`` per node and
+SKU with ``--per-sku``). Training paths come from ``train_seed(--seed)``, the test paths from
+``--seed``: no policy sees a test path before it is measured. Every policy then runs on the same
+test paths; the table gives the mean cost per period (after warm-up) with its 95% CI, and the
+planner's paired difference against the classical policy cheapest on those test paths (a strict
+reference: the minimum of four on the test paths is, if anything, optimistic for classical), in
+units and in % of that policy's mean (the % interval is the unit interval over the same mean). The
+last line printed is the results as one JSON line.
 """
 
 from __future__ import annotations
