@@ -122,8 +122,8 @@ from scenarios.network import Network
 
 __all__ = ["ModelData", "build_model", "model_data", "populate", "safety_penalty_of", "window_cost",
            "set_state", "bigm_from_demand", "NAIVE_BIG_M", "FORMULATIONS",
-           "SAFETY_MODES", "TIMINGS", "expected_lead_times", "cover_from_demand", "dearer_upstream",
-           "lead_chain", "require_timing"]
+           "SAFETY_KNEE", "SAFETY_MODES", "TIMINGS", "expected_lead_times", "cover_from_demand",
+           "dearer_upstream", "lead_chain", "require_timing"]
 
 #: The blanket constant of the ``"naive"`` formulation.
 NAIVE_BIG_M = 1e5

@@ -14,7 +14,7 @@ import numpy as np
 import pulp
 from pyomo.common.tee import capture_output
 
-from milp.model import NAIVE_BIG_M, expected_lead_times
+from milp.model import NAIVE_BIG_M, SAFETY_KNEE, expected_lead_times
 from scenarios.errors import SpecError
 from scenarios.network import Network
 
@@ -99,6 +99,8 @@ class _PulpModel:
         self.unmet = {(d, t): pulp.LpVariable(f"B_{d}_{t}", 0) for d in range(D) for t in Ts}
         self.below = {(n, k, t): pulp.LpVariable(f"G_{n}_{k}_{t}", 0)
                       for n in range(N) for k in Ks for t in Ts}
+        self.deep = {(n, k, t): pulp.LpVariable(f"G2_{n}_{k}_{t}", 0)  # below the knee (milp.model)
+                     for n in range(N) for k in Ks for t in Ts}
         self.setup_arcs = [e for e in range(E) if net.fixed_cost[e] > 0 or net.moq[e] > 0]
         self.y = {(e, t): pulp.LpVariable(f"y_{e}_{t}", cat="Binary") for e in self.setup_arcs for t in Ts}
         self.per_sku_moq = [e for e in self.setup_arcs if net.moq[e] > 0 and K > 1]
@@ -150,6 +152,7 @@ class _PulpModel:
                             + (self.sales_at(n, k, t) if net.spec.timing == "demand-first" else 0))
                     prob += used <= self.start_stock(n, k, t) + self.arrive_start(n, k, t)
                     prob += inv[n, k, t] + self.below[n, k, t] >= float(self.safety[n, k])
+                    prob += self.deep[n, k, t] >= self.below[n, k, t] - SAFETY_KNEE * float(self.safety[n, k])
                     if (n, k) in self.can_discard and net.shelf_life[k] == 0:
                         prob += discard[n, k, t] <= self.arrive_start(n, k, t) + self.arrive_now(n, k, t)
                     if net.shelf_life[k] > 0:
@@ -233,7 +236,7 @@ class _PulpModel:
                      for n in range(N) for k in range(K)]
             cost += [shortage_scale * float(net.shortage_cost[d]) * self.unmet[d, t]
                      - float(price[d]) * self.sold[d, t] for d in range(net.n_demands)]
-            cost += [penalty * self.below[n, k, t] for n in range(N) for k in range(K)]
+            cost += [penalty * (self.below[n, k, t] + self.deep[n, k, t]) for n in range(N) for k in range(K)]
             cost += [float(net.fixed_cost[e]) * self.y[e, t] for e in self.setup_arcs]
             cost += [float(net.waste_cost[k]) * self.discard[n, k, t] for (n, k) in self.can_discard]
             for e in range(net.n_arcs):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from milp import RollingHorizonPolicy, build_model, hindsight_bound, optimise_static
+from milp import RollingHorizonPolicy, hindsight_bound, optimise_static
 from milp.model import lead_chain
-from scenarios import Network, SamplePaths, load, simulate
+from scenarios import SamplePaths, load, simulate
 from scenarios.errors import SpecError
 from scenarios.registry import build_policy
 
@@ -16,18 +16,6 @@ def orgym():
     spec = load("orgym-inv-v0")
     assert spec.timing == "orgym"
     return spec
-
-
-def test_build_model_rejects_the_orgym_timing(orgym) -> None:
-    with pytest.raises(SpecError, match="timing") as caught:
-        build_model(Network(orgym), 6)
-    assert caught.value.field == "timing" and "orgym" in str(caught.value)
-
-
-def test_rolling_horizon_rejects_the_orgym_timing(orgym) -> None:
-    with pytest.raises(SpecError, match="timing") as caught:
-        RollingHorizonPolicy(orgym, horizon=30)
-    assert caught.value.field == "timing"
 
 
 @pytest.mark.parametrize("backend", ["pyomo", "pulp"])
