@@ -1,0 +1,161 @@
+"""Which simulator backend runs a simulation, and the compiled one's bridge to the simulator.
+
+:func:`choose` picks ``"kernel"`` (the compiled period step of
+:mod:`scenarios.kernel.step`) whenever it applies, else ``"numpy"`` (the
+reference in :mod:`scenarios.simulator`), and says why. The kernel covers every
+feature the numpy simulator models; what falls back to numpy:
+
+* ``record=True`` -- the per-node and per-arc trace is kept by the reference only;
+* numba not installed (it is a dependency; a stripped install still works);
+* ``ECHELON_BACKEND=numpy`` in the environment (``kernel``, ``auto`` are the others;
+  ``kernel`` still falls back, with the reason, where the kernel cannot run).
+
+:class:`Bridge` holds the simulator's arrays as the kernel's tuples and calls it.
+Compiled code is cached on disk by numba (``cache=True``: ``__pycache__`` beside
+these modules, or numba's user-wide cache when that is read-only; ``NUMBA_CACHE_DIR``
+moves it); the first run after an install compiles for a while, and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from scenarios.kernel.policies import Rule
+    from scenarios.simulator import Simulator
+
+__all__ = ["VARIABLE", "Bridge", "choose", "compile_seconds"]
+
+VARIABLE = "ECHELON_BACKEND"
+_CHOICES = ("auto", "kernel", "numpy")
+_NOTICE_AFTER = 1.0  # seconds: a call taking longer than this the first time is compiling
+_warm: set[str] = set()
+_compile_seconds: dict[str, float] = {}
+
+
+def choose(record: bool) -> tuple[str, str]:
+    """``(backend, reason)`` for a simulation; ``backend`` is ``"kernel"`` or ``"numpy"``.
+
+    :param record: the caller wants the per-node trace (numpy only).
+    :raises ValueError: ``ECHELON_BACKEND`` is not ``auto``, ``kernel`` or ``numpy``.
+    """
+    wanted = os.environ.get(VARIABLE, "auto").strip().lower() or "auto"
+    if wanted not in _CHOICES:
+        raise ValueError(f"{VARIABLE} must be one of {', '.join(_CHOICES)}, got {wanted!r}")
+    if wanted == "numpy":
+        return "numpy", f"{VARIABLE}=numpy"
+    if record:
+        return "numpy", "record=True: the per-node trace is kept by the numpy reference"
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return "numpy", "numba is not installed"
+    return "kernel", f"{VARIABLE}={wanted}: compiled period step"
+
+
+def compile_seconds() -> dict[str, float]:
+    """Seconds the first call of each kernel entry point took in this process (compiling or loading)."""
+    return dict(_compile_seconds)
+
+
+def _call(name: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """Call a compiled entry point; on its first call, print a note if it takes a while (compiling)."""
+    if name in _warm:
+        return fn(*args)
+    started = time.perf_counter()
+    note = threading.Timer(_NOTICE_AFTER, lambda: print(
+        "echelon: compiling the simulation kernel (first run after an install; cached afterwards) ...",
+        file=sys.stderr, flush=True))
+    note.daemon = True
+    note.start()
+    try:
+        return fn(*args)
+    finally:
+        note.cancel()
+        _warm.add(name)
+        _compile_seconds[name] = time.perf_counter() - started
+
+
+def _c(a: np.ndarray, dtype: type) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+class Bridge:
+    """The simulator's spec, paths and state as the kernel's argument tuples.
+
+    :param sim: a :class:`~scenarios.simulator.Simulator` (its flags and arrays are read once;
+        the state arrays are passed anew at every call, as the simulator may replace them).
+    """
+
+    def __init__(self, sim: Simulator) -> None:
+        from scenarios.kernel import step
+
+        self.step = step
+        net, spec, paths = sim.network, sim.spec, sim.paths
+        goodwill = [d.process.goodwill for d in spec.demands]
+        lead = sim._fixed_lead
+        self.m = (
+            _c(net.supplier, np.int64), _c(net.customer, np.int64), _c(net.external, np.bool_),
+            _c(net.capacity, float), _c(net.moq, float), _c(net.unit_cost, float), _c(net.fixed_cost, float),
+            _c(net.transport_cost, float), _c(net.operating_cost[net.customer], float),
+            _c(net.pipeline_cost, float), _c(sim._unfilled_cost, float),
+            _c(net.yield_rate[net.customer], float), _c(sim._prio_alloc, np.bool_), _c(net.queue_matrix, float),
+            _c(np.zeros(net.n_arcs) if lead is None else lead, np.int64),
+            _c(net.storage_capacity, float), _c(net.production_capacity, float), _c(net.holding_cost, float),
+            _c(net.waste_cost, float), _c(net.perishable, np.bool_), _c(net.fresh_bucket, np.int64),
+            _c(net.demand_node, np.int64), _c(net.demand_sku, np.int64), _c(net.shortage_cost, float),
+            _c(net.price[net.demand_node, net.demand_sku], float), _c(sim._gw_streams, np.bool_),
+            _c(sim._gw_sens, float), _c(sim._gw_rec, float), _c(sim._gw_floor, float),
+            _c([spec.budget if spec.budget is not None else 0.0], float), _c(sim._integer_stream, np.bool_),
+        )
+        flags = np.zeros(step.N_FLAGS, dtype=np.int64)
+        flags[step.F_TIMING] = ("order-first", "demand-first", "orgym").index(spec.timing)
+        for index, on in ((step.F_INTEGER, net.integer), (step.F_BACKLOG, net.backlog),
+                          (step.F_INTERNAL_BACKLOG, net.internal_backlog), (step.F_MOQ, sim._has_moq),
+                          (step.F_STORAGE, sim._has_storage_cap), (step.F_PROD_CAP, sim._has_prod_cap),
+                          (step.F_BUDGET, spec.budget is not None),
+                          (step.F_GOODWILL, sim._gw_streams.any()), (step.F_KPI, sim.kpi_flows),
+                          (step.F_FIXED_LEAD, lead is not None), (step.F_PERISHABLE, net.perishable.any()),
+                          (step.F_PRIO_ALLOC, sim._prio_alloc.any()), (step.F_ARC_CAP, sim._has_arc_cap)):
+            flags[index] = int(bool(on))
+        self.fl = flags
+        self.rp = (_c(paths.demand, float), _c(paths.rounding, float), _c(paths.lead_time, np.int64),
+                   _c(paths.disrupted, np.bool_), _c(paths.holding_scale, float),
+                   _c(paths.shortage_scale, float))
+        self.sim = sim
+
+    def _state(self, fresh: bool) -> tuple:
+        """The state tuple; ``fresh``: replace the small arrays the numpy step replaces by new ones."""
+        state = self.sim.state
+        if fresh:  # the reference assigns new arrays: a policy keeping last period's must see it unchanged
+            for name in ("owed", "backlog", "goodwill", "last_demand"):
+                setattr(state, name, getattr(state, name).copy())
+        return (state.on_hand, state.pipeline, state.in_transit, state.owed, state.backlog,
+                state.goodwill, state.last_demand)
+
+    def begin(self, t: int) -> None:
+        """Receive (and serve, demand-first) on every path: ``Simulator.begin_period``'s work."""
+        sim = self.sim
+        _call("begin", self.step.begin_all, t, self.m, self.fl, self.rp, self._state(True),
+              sim._cost_block, sim._flow_block)
+
+    def end(self, t: int, orders: np.ndarray) -> None:
+        """Place ``orders`` ``(P, E, K)`` (checked) and finish period ``t`` on every path."""
+        sim = self.sim
+        _call("end", self.step.end_all, t, _c(orders, float).copy(), self.m, self.fl, self.rp,
+              self._state(True), sim._cost_block, sim._flow_block)
+
+    def run(self, rule: Rule, t0: int, t1: int) -> None:
+        """Periods ``t0`` to ``t1 - 1`` under a classical policy in one compiled call."""
+        from scenarios.kernel.policies import run_policy
+
+        sim = self.sim
+        _call("run", run_policy, t0, t1, rule.family, rule.params, rule.network, self.m, self.fl,
+              self.rp, self._state(True), sim._cost_block, sim._flow_block)

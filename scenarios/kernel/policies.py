@@ -1,0 +1,183 @@
+"""Classical order rules inside the kernel: a whole run of a classical policy is one compiled call.
+
+:func:`compiled_rule` turns a reset :class:`~scenarios.policies.ParametricPolicy`
+of one of the five families into arrays; :func:`policy_orders` is its ``act``
+for one path, operation by operation (inventory positions, the families' rules,
+level-by-level ordering, :func:`~scenarios.policy.to_arc_orders`); :func:`run_policy`
+simulates periods ``t0`` to ``t1`` of every path with it, never returning to Python.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from scenarios.kernel.step import F_BACKLOG, begin_path, end_path, stock_of, workspace
+from scenarios.network import Network
+from scenarios.policies import SQ, SS, BaseStock, CappedBaseStock, EchelonBaseStock, ParametricPolicy
+
+__all__ = ["FAMILY_CODES", "Rule", "compiled_rule", "policy_orders", "run_policy"]
+
+BASE_STOCK, ECHELON_BASE_STOCK, S_S, S_Q, CAPPED = range(5)
+#: The classes whose ``act`` the kernel reproduces, with their code and parameter names.
+FAMILY_CODES = {BaseStock: (BASE_STOCK, ("S", "S")), EchelonBaseStock: (ECHELON_BASE_STOCK, ("S", "S")),
+                SS: (S_S, ("s", "S")), SQ: (S_Q, ("s", "Q")), CappedBaseStock: (CAPPED, ("S", "r"))}
+
+
+class Rule(NamedTuple):
+    """A classical policy as kernel arrays.
+
+    :param family: the family's code (``BASE_STOCK`` ...).
+    :param params: ``(2, periods or 1, paths or 1, N, K)`` the two parameters
+        (``S`` twice for base-stock families).
+    :param network: ``(downstream (N, N), group (E,), split (E,), priority_sourcing (E,),
+        capacity_before (E,), last_source (E,), info [groups, any priority sourcing])``.
+    """
+
+    family: int
+    params: np.ndarray
+    network: tuple
+
+
+def _as_grid(levels: np.ndarray, by_period: bool) -> np.ndarray:
+    """A reset policy's level ``(N, K)``, ``(P, N, K)`` or with a leading period axis, as ``(T, P, N, K)``."""
+    if not by_period:
+        levels = levels[None]
+    return levels[:, None] if levels.ndim == 3 else levels
+
+
+def compiled_rule(policy: object, network: Network, n_paths: int) -> Rule | None:
+    """The kernel form of ``policy`` (already reset), or ``None`` when the kernel cannot run it.
+
+    Only the five classical classes themselves qualify (a subclass may change ``act``),
+    with parameters per node, per node and SKU or per path (``paths`` or 1 of them).
+    """
+    known = FAMILY_CODES.get(type(policy))
+    if known is None or not isinstance(policy, ParametricPolicy) or not policy._levels:
+        return None
+    code, names = known
+    grids = [_as_grid(np.asarray(policy._levels[name], dtype=float), policy.by_period) for name in names]
+    N, K = network.n_nodes, network.n_skus
+    if any(g.ndim != 4 or g.shape[2:] != (N, K) or g.shape[1] not in (1, n_paths) for g in grids):
+        return None
+    params = np.ascontiguousarray(np.stack(np.broadcast_arrays(*grids)))
+    rank = {n: i for i, level in enumerate(network.levels) for n in level}
+    used = sorted({rank[c] for c in network.customer})
+    group = np.array([used.index(rank[c]) for c in network.customer], dtype=np.int64)
+    capacity = network.capacity
+    before = np.where(network.sourcing_before > 0, capacity[:, None], 0.0).sum(axis=0)
+    prio = network.priority_sourcing[network.customer]
+    info = np.array([max(len(used), 1), int(prio.any())], dtype=np.int64)
+    return Rule(code, params, (np.ascontiguousarray(network.downstream, dtype=float), group,
+                               np.ascontiguousarray(network.split, dtype=float), np.ascontiguousarray(prio),
+                               np.ascontiguousarray(before, dtype=float),
+                               np.ascontiguousarray(network.last_source), info))
+
+
+@njit(cache=True)
+def _node_order(family, params, ti, pi, n, k, position):
+    """One node's order for one SKU before splitting (``node_orders`` then ``max(., 0)``)."""
+    a, b = params[0, ti, pi, n, k], params[1, ti, pi, n, k]
+    if family == S_S:
+        q = b - position if position <= a else 0.0
+    elif family == S_Q:
+        lot = b if b > 0 else 1.0
+        batches = np.floor((a - position) / lot + 1e-9) + 1
+        q = batches * lot if position <= a and b > 0 else 0.0
+    elif family == CAPPED:
+        q = min(a - position, b)
+    else:
+        q = a - position
+    return max(q, 0.0)
+
+
+@njit(cache=True)
+def _to_arc(q, e, pol, capacity):
+    """Arc ``e``'s share of its customer's order ``q`` (:func:`~scenarios.policy.to_arc_orders`)."""
+    split, prio, before, last, info = pol[2], pol[3], pol[4], pol[5], pol[6]
+    if info[1] and prio[e]:
+        remainder = max(q - before[e], 0.0)
+        return remainder if last[e] else min(remainder, capacity[e])
+    return q * split[e]
+
+
+@njit(cache=True)
+def positions(p, m, fl, st, position, inbound):
+    """Local inventory positions ``(N, K)`` of path ``p`` (``State.inventory_position``)."""
+    supplier, customer, external, demand_node, demand_sku = m[0], m[1], m[2], m[21], m[22]
+    on_hand, in_transit, owed, backlog = st[0], st[2], st[3], st[4]
+    N, K = position.shape
+    inbound[:] = 0.0
+    position[:] = 0.0  # first what suppliers owe their customers
+    for e in range(in_transit.shape[1]):
+        for k in range(K):
+            inbound[customer[e], k] += in_transit[p, e, k] + owed[p, e, k]
+            if not external[e]:
+                position[supplier[e], k] += owed[p, e, k]
+    for n in range(N):
+        for k in range(K):
+            position[n, k] = stock_of(on_hand, p, n, k) + inbound[n, k] - position[n, k]
+    if fl[F_BACKLOG]:
+        for d in range(demand_node.shape[0]):
+            position[demand_node[d], demand_sku[d]] -= backlog[p, d]
+
+
+@njit(cache=True)
+def policy_orders(p, t, family, params, pol, m, fl, st, orders, position, scratch):
+    """``act`` of a classical policy for path ``p``: orders ``(E, K)`` written into ``orders``.
+
+    Local families order level by level, customers first, each supplier's position
+    counting its customers' new orders; echelon base-stock orders from echelon positions.
+    """
+    supplier, customer, external, capacity = m[0], m[1], m[2], m[3]
+    downstream, group, n_groups = pol[0], pol[1], pol[6][0]
+    N, K = position.shape
+    E = orders.shape[0]
+    ti, pi = min(t, params.shape[1] - 1), np.int64(0)
+    if params.shape[2] > 1:
+        pi = np.int64(p)
+    positions(p, m, fl, st, position, scratch)
+    if family == ECHELON_BASE_STOCK:
+        for i in range(N):
+            for k in range(K):
+                total = 0.0
+                for j in range(N):
+                    total += downstream[i, j] * position[j, k]
+                scratch[i, k] = total
+        for e in range(E):
+            for k in range(K):
+                orders[e, k] = _to_arc(_node_order(family, params, ti, pi, customer[e], k,
+                                                   scratch[customer[e], k]), e, pol, capacity)
+        return
+    for g in range(n_groups):
+        for e in range(E):
+            if group[e] == g:
+                for k in range(K):
+                    orders[e, k] = _to_arc(_node_order(family, params, ti, pi, customer[e], k,
+                                                       position[customer[e], k]), e, pol, capacity)
+        if g + 1 < n_groups:  # suppliers above see these orders
+            scratch[:] = 0.0
+            for e in range(E):
+                if group[e] == g and not external[e]:
+                    for k in range(K):
+                        scratch[supplier[e], k] += orders[e, k]
+            for n in range(N):
+                for k in range(K):
+                    position[n, k] = position[n, k] - scratch[n, k]
+
+
+@njit(cache=True, parallel=True)
+def run_policy(t0, t1, family, params, pol, m, fl, rp, st, costs, flows):
+    """Periods ``t0`` to ``t1 - 1`` of every path under a classical policy, paths in parallel."""
+    on_hand, pipeline = st[0], st[1]
+    P, N, K = on_hand.shape[:3]
+    E = pipeline.shape[1]
+    for p in prange(P):
+        work = workspace(N, K, E)
+        orders, position, scratch = np.empty((E, K)), np.empty((N, K)), np.empty((N, K))
+        for t in range(t0, t1):
+            begin_path(p, t, m, fl, rp, st, costs, flows, work)
+            policy_orders(p, t, family, params, pol, m, fl, st, orders, position, scratch)
+            end_path(p, t, orders, m, fl, rp, st, costs, flows, work)
