@@ -37,6 +37,8 @@ VARIABLE = "ECHELON_BACKEND"
 _CHOICES = ("auto", "kernel", "numpy")
 _NOTICE_AFTER = 1.0  # seconds: a call taking longer than this the first time is compiling
 _warm: set[str] = set()
+_entries: dict[tuple, Callable[..., Any]] = {}
+_noticed: list[bool] = []
 _compile_seconds: dict[str, float] = {}
 
 
@@ -65,26 +67,65 @@ def compile_seconds() -> dict[str, float]:
     return dict(_compile_seconds)
 
 
-def _call(name: str, fn: Callable[..., Any], *args: Any) -> Any:
-    """Call a compiled entry point; on its first call, print a note if it takes a while (compiling)."""
-    if name in _warm:
-        return fn(*args)
+def _fingerprint(args: tuple) -> tuple:
+    """What decides numba's types of ``args``: dtype, ndim, layout, writeability; far cheaper than typeof."""
+    out = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            out.append((a.dtype.num, a.ndim, a.flags.c_contiguous, a.flags.writeable))
+        elif isinstance(a, tuple):
+            out.append(_fingerprint(a))
+        else:
+            out.append(type(a))
+    return tuple(out)
+
+
+def _call(name: str, fn: Any, *args: Any) -> Any:
+    """Call a compiled entry point straight, skipping numba's dispatch (typing tuples of arrays is slow).
+
+    The first call of each argument layout goes through the dispatcher, which compiles (or loads
+    from the cache); the first one in the process prints a note if it takes a while.
+    """
+    key = (name, _fingerprint(args))
+    entry = _entries.get(key)
+    if entry is not None:
+        return entry(*args)
     started = time.perf_counter()
-    note = threading.Timer(_NOTICE_AFTER, lambda: print(
-        "echelon: compiling the simulation kernel (first run after an install; cached afterwards) ...",
-        file=sys.stderr, flush=True))
+    note = threading.Timer(_NOTICE_AFTER, _notice)
     note.daemon = True
-    note.start()
+    if name not in _warm:
+        note.start()
     try:
-        return fn(*args)
+        result = fn(*args)
     finally:
         note.cancel()
+    if name not in _warm:
         _warm.add(name)
         _compile_seconds[name] = time.perf_counter() - started
+    overload = getattr(fn, "overloads", {}).get(tuple(_typeof(a) for a in args))
+    if overload is not None:
+        _entries[key] = overload.entry_point
+    return result
+
+
+def _notice() -> None:
+    """Say once per process that the kernel is compiling (the first run after an install)."""
+    if not _noticed:
+        _noticed.append(True)
+        print("echelon: compiling the simulation kernel (first run after an install, up to a minute; "
+              "cached afterwards) ...", file=sys.stderr, flush=True)
+
+
+def _typeof(value: Any) -> Any:
+    from numba import typeof
+
+    return typeof(value)
 
 
 def _c(a: np.ndarray, dtype: type) -> np.ndarray:
-    return np.ascontiguousarray(a, dtype=dtype)
+    """C-contiguous, writeable, of ``dtype``: so every simulation has the same kernel types."""
+    out = np.ascontiguousarray(a, dtype=dtype)
+    return out if out.flags.writeable else out.copy()
 
 
 class Bridge:

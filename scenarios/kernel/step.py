@@ -4,7 +4,7 @@ Each function mirrors a method of :class:`scenarios.simulator.Simulator` (named
 in its docstring) operation by operation, in the same order, so the numbers
 agree with the reference to the last bits but for the order of sums (tested to
 1e-12 relative in ``tests/scenarios/test_kernel.py``). Sample paths are
-independent, so the loops over paths run in parallel (``prange``).
+independent: :func:`scenarios.kernel.policies.run_policy` runs them in parallel (``prange``).
 
 Arguments come packed in tuples built by :mod:`scenarios.kernel.backend`:
 
@@ -21,7 +21,7 @@ Arguments come packed in tuples built by :mod:`scenarios.kernel.backend`:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 EPS = 1e-9
 # rows of ``costs`` (COST_PARTS order) and of ``flows`` (the simulator's _FLOWS order)
@@ -382,19 +382,21 @@ def workspace(N, K, E):
             np.empty((N, K)), np.empty((N, K)))
 
 
-@njit(cache=True, parallel=True)
+# The per-period entry points run paths one after another: called every period from Python, a
+# parallel region's start-up (and, on a busy machine, waiting for its threads) costs more than it saves.
+@njit(cache=True)
 def begin_all(t, m, fl, rp, st, costs, flows):
     """:func:`begin_path` on every path."""
     on_hand, pipeline = st[0], st[1]
     P, N, K = on_hand.shape[:3]
-    for p in prange(P):
+    for p in range(P):
         begin_path(p, t, m, fl, rp, st, costs, flows, workspace(N, K, pipeline.shape[1]))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def end_all(t, orders, m, fl, rp, st, costs, flows):
     """:func:`end_path` on every path; ``orders`` ``(P, E, K)`` are consumed (changed in place)."""
     on_hand, pipeline = st[0], st[1]
     P, N, K = on_hand.shape[:3]
-    for p in prange(P):
+    for p in range(P):
         end_path(p, t, orders[p], m, fl, rp, st, costs, flows, workspace(N, K, pipeline.shape[1]))
