@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scenarios.budget import check_trace
-from scenarios.kernel.backend import Bridge, choose
+from scenarios.kernel.backend import Bridge, checked_orders, choose
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.policy import Policy
@@ -298,9 +298,8 @@ class Simulator:
         t = self.t
         state, net = self.state, self.network
         if self._kernel is not None:
-            self._kernel.end(t, self._checked(orders, t))
-            self._in_period = False
-            self.t = t + 1
+            self._kernel.end(t, checked_orders(orders, self, t))
+            self._in_period, self.t = False, t + 1
             return
         self._order_and_ship(orders, t)
         if self._ship_first:
@@ -337,20 +336,13 @@ class Simulator:
         self.end_period(policy.act(state, self.t))
 
     def run_compiled(self, policy: Policy, stop: int) -> bool:
-        """Simulate periods up to ``stop`` in one compiled call if the kernel can run ``policy``.
+        """Periods up to ``stop`` in one compiled call, if the kernel runs ``policy`` (reset, classical).
 
-        ``policy`` must be reset; the kernel runs the classical families' order rules
-        itself (:mod:`scenarios.kernel.policies`). Returns False (nothing done) otherwise.
+        Returns False, having done nothing, otherwise (:mod:`scenarios.kernel.policies`).
         """
-        if self._kernel is None or self._in_period:
-            return False
-        from scenarios.kernel.policies import compiled_rule
-
-        rule = compiled_rule(policy, self.network, self.n_paths)
-        if rule is None:
-            return False
         stop = min(stop, self.n_periods)
-        self._kernel.run(rule, self.t, stop)
+        if self._kernel is None or self._in_period or not self._kernel.run(policy, self.t, stop):
+            return False
         self.t, self.state.t = stop, stop - 1  # as after begin_period(stop - 1)
         return True
 
@@ -439,7 +431,7 @@ class Simulator:
         Charges the fixed ordering cost and counts the external orders.
         """
         net, spec, costs = self.network, self.spec, self.costs
-        orders = np.maximum(self._checked(orders, t), 0.0)
+        orders = np.maximum(checked_orders(orders, self, t), 0.0)
         if net.integer:
             orders = np.rint(orders)
         if self._has_moq:
@@ -457,18 +449,6 @@ class Simulator:
             costs["fixed"][:, t] += (orders.sum(-1) > 0) @ net.fixed_cost
         if self.kpi_flows:
             self.flows["external_orders"][:, t] += orders[:, net.external].sum(axis=(1, 2))
-        return orders
-
-    def _checked(self, orders: np.ndarray, t: int) -> np.ndarray:
-        """The policy's orders as floats ``(P, E, K)``; raise ``ValueError`` on a wrong shape or NaN."""
-        net = self.network
-        shape = (self.n_paths, net.n_arcs, net.n_skus)
-        orders = np.asarray(orders, dtype=float)
-        if orders.shape != shape:
-            raise ValueError(f"policy {self.policy_name!r} returned orders shaped {orders.shape}, "
-                             f"expected (paths, arcs, skus) = {shape}")
-        if not np.isfinite(orders).all():
-            raise ValueError(f"policy {self.policy_name!r} returned non-finite orders in period {t}")
         return orders
 
     def _requests(self, orders: np.ndarray, t: int) -> np.ndarray:
@@ -605,8 +585,7 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
     task = f"simulating {policy.name} on {paths.n_paths} paths"
     if progress is not None:
         progress(task, 0, sim.n_periods)
-    # Classical policies run inside the kernel, a whole run per call (in about 20 steps with a
-    # progress bar to move); other policies act in Python every period.
+    # Classical policies run inside the kernel (in 20 calls for a progress bar); others act in Python.
     chunk = sim.n_periods if progress is None else max(1, -(-sim.n_periods // 20))
     while not sim.done:
         if not sim.run_compiled(policy, sim.t + chunk):

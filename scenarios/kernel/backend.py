@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from scenarios.kernel.policies import Rule
     from scenarios.simulator import Simulator
 
-__all__ = ["VARIABLE", "Bridge", "choose", "compile_seconds"]
+__all__ = ["VARIABLE", "Bridge", "checked_orders", "choose", "compile_seconds"]
 
 VARIABLE = "ECHELON_BACKEND"
 _CHOICES = ("auto", "kernel", "numpy")
@@ -65,6 +64,22 @@ def choose(record: bool) -> tuple[str, str]:
 def compile_seconds() -> dict[str, float]:
     """Seconds the first call of each kernel entry point took in this process (compiling or loading)."""
     return dict(_compile_seconds)
+
+
+def checked_orders(orders: Any, sim: Simulator, t: int) -> np.ndarray:
+    """A policy's orders as floats ``(P, E, K)``, for either backend.
+
+    :raises ValueError: a wrong shape or a non-finite order, naming the policy.
+    """
+    net = sim.network
+    shape = (sim.n_paths, net.n_arcs, net.n_skus)
+    orders = np.asarray(orders, dtype=float)
+    if orders.shape != shape:
+        raise ValueError(f"policy {sim.policy_name!r} returned orders shaped {orders.shape}, "
+                         f"expected (paths, arcs, skus) = {shape}")
+    if not np.isfinite(orders).all():
+        raise ValueError(f"policy {sim.policy_name!r} returned non-finite orders in period {t}")
+    return orders
 
 
 def _fingerprint(args: tuple) -> tuple:
@@ -140,14 +155,14 @@ class Bridge:
 
         self.step = step
         net, spec, paths = sim.network, sim.spec, sim.paths
-        goodwill = [d.process.goodwill for d in spec.demands]
         lead = sim._fixed_lead
         self.m = (
             _c(net.supplier, np.int64), _c(net.customer, np.int64), _c(net.external, np.bool_),
             _c(net.capacity, float), _c(net.moq, float), _c(net.unit_cost, float), _c(net.fixed_cost, float),
             _c(net.transport_cost, float), _c(net.operating_cost[net.customer], float),
             _c(net.pipeline_cost, float), _c(sim._unfilled_cost, float),
-            _c(net.yield_rate[net.customer], float), _c(sim._prio_alloc, np.bool_), _c(net.queue_matrix, float),
+            _c(net.yield_rate[net.customer], float), _c(sim._prio_alloc, np.bool_),
+            _c(net.queue_matrix, float),
             _c(np.zeros(net.n_arcs) if lead is None else lead, np.int64),
             _c(net.storage_capacity, float), _c(net.production_capacity, float), _c(net.holding_cost, float),
             _c(net.waste_cost, float), _c(net.perishable, np.bool_), _c(net.fresh_bucket, np.int64),
@@ -193,10 +208,14 @@ class Bridge:
         _call("end", self.step.end_all, t, _c(orders, float).copy(), self.m, self.fl, self.rp,
               self._state(True), sim._cost_block, sim._flow_block)
 
-    def run(self, rule: Rule, t0: int, t1: int) -> None:
-        """Periods ``t0`` to ``t1 - 1`` under a classical policy in one compiled call."""
-        from scenarios.kernel.policies import run_policy
+    def run(self, policy: Any, t0: int, t1: int) -> bool:
+        """Periods ``t0`` to ``t1 - 1`` under ``policy`` in one compiled call; False if not classical."""
+        from scenarios.kernel.policies import compiled_rule, run_policy
 
         sim = self.sim
+        rule = compiled_rule(policy, sim.network, sim.n_paths)
+        if rule is None:
+            return False
         _call("run", run_policy, t0, t1, rule.family, rule.params, rule.network, self.m, self.fl,
               self.rp, self._state(True), sim._cost_block, sim._flow_block)
+        return True

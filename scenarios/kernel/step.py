@@ -213,7 +213,7 @@ def order_and_ship(p, t, orders, m, fl, rp, st, costs, flows, work):
     Then charges unfilled orders and per-unit costs (``_charge_shipments``) and puts
     shipments in the pipeline (``_dispatch``), receiving lead-time-0 ones at once.
     """
-    supplier, customer, external = m[0], m[1], m[2]
+    supplier, external = m[0], m[2]
     unit_cost, transport_cost, operating_cost, unfilled_cost, yield_rate, fixed_lead = (
         m[5], m[7], m[8], m[10], m[11], m[14])
     on_hand, pipeline, in_transit, owed = st[0], st[1], st[2], st[3]
