@@ -186,6 +186,7 @@ class Bridge:
                    _c(paths.disrupted, np.bool_), _c(paths.holding_scale, float),
                    _c(paths.shortage_scale, float))
         self.sim = sim
+        self.work = step.workspace(sim.n_paths, net.n_nodes, net.n_skus, net.n_arcs)
 
     def _state(self, fresh: bool) -> tuple:
         """The state tuple; ``fresh``: replace the small arrays the numpy step replaces by new ones."""
@@ -200,22 +201,24 @@ class Bridge:
         """Receive (and serve, demand-first) on every path: ``Simulator.begin_period``'s work."""
         sim = self.sim
         _call("begin", self.step.begin_all, t, self.m, self.fl, self.rp, self._state(True),
-              sim._cost_block, sim._flow_block)
+              sim._cost_block, sim._flow_block, self.work)
 
     def end(self, t: int, orders: np.ndarray) -> None:
         """Place ``orders`` ``(P, E, K)`` (checked) and finish period ``t`` on every path."""
         sim = self.sim
         _call("end", self.step.end_all, t, _c(orders, float).copy(), self.m, self.fl, self.rp,
-              self._state(True), sim._cost_block, sim._flow_block)
+              self._state(True), sim._cost_block, sim._flow_block, self.work)
 
     def run(self, policy: Any, t0: int, t1: int) -> bool:
         """Periods ``t0`` to ``t1 - 1`` under ``policy`` in one compiled call; False if not classical."""
-        from scenarios.kernel.policies import compiled_rule, run_policy
+        from scenarios.kernel.policies import PARALLEL_PATHS, compiled_rule, run_policy, run_serial
 
         sim = self.sim
         rule = compiled_rule(policy, sim.network, sim.n_paths)
         if rule is None:
             return False
-        _call("run", run_policy, t0, t1, rule.family, rule.params, rule.network, self.m, self.fl,
-              self.rp, self._state(True), sim._cost_block, sim._flow_block)
+        parallel = sim.n_paths >= PARALLEL_PATHS
+        name, run = ("run", run_policy) if parallel else ("run_serial", run_serial)
+        _call(name, run, t0, t1, rule.family, rule.params, rule.network, self.m, self.fl, self.rp,
+              self._state(True), sim._cost_block, sim._flow_block, self.work)
         return True

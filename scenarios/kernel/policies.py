@@ -14,13 +14,15 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from scenarios.kernel.step import F_BACKLOG, begin_path, end_path, stock_of, workspace
+from scenarios.kernel.step import F_BACKLOG, begin_path, end_path, of_path, stock_of
 from scenarios.network import Network
 from scenarios.policies import SQ, SS, BaseStock, CappedBaseStock, EchelonBaseStock, ParametricPolicy
 
-__all__ = ["FAMILY_CODES", "Rule", "compiled_rule", "policy_orders", "run_policy"]
+__all__ = ["FAMILY_CODES", "PARALLEL_PATHS", "Rule", "compiled_rule", "policy_orders", "run_policy",
+           "run_serial"]
 
 BASE_STOCK, ECHELON_BASE_STOCK, S_S, S_Q, CAPPED = range(5)
+PARALLEL_PATHS = 64  # from this many paths a run uses every core (numba's threads)
 #: The classes whose ``act`` the kernel reproduces, with their code and parameter names.
 FAMILY_CODES = {BaseStock: (BASE_STOCK, ("S", "S")), EchelonBaseStock: (ECHELON_BASE_STOCK, ("S", "S")),
                 SS: (S_S, ("s", "S")), SQ: (S_Q, ("s", "Q")), CappedBaseStock: (CAPPED, ("S", "r"))}
@@ -76,7 +78,7 @@ def compiled_rule(policy: object, network: Network, n_paths: int) -> Rule | None
                                np.ascontiguousarray(network.last_source), info))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _node_order(family, params, ti, pi, n, k, position):
     """One node's order for one SKU before splitting (``node_orders`` then ``max(., 0)``)."""
     a, b = params[0, ti, pi, n, k], params[1, ti, pi, n, k]
@@ -93,7 +95,7 @@ def _node_order(family, params, ti, pi, n, k, position):
     return max(q, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def _to_arc(q, e, pol, capacity):
     """Arc ``e``'s share of its customer's order ``q`` (:func:`~scenarios.policy.to_arc_orders`)."""
     split, prio, before, last, info = pol[2], pol[3], pol[4], pol[5], pol[6]
@@ -103,7 +105,7 @@ def _to_arc(q, e, pol, capacity):
     return q * split[e]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def positions(p, m, fl, st, position, inbound):
     """Local inventory positions ``(N, K)`` of path ``p`` (``State.inventory_position``)."""
     supplier, customer, external, demand_node, demand_sku = m[0], m[1], m[2], m[21], m[22]
@@ -124,7 +126,7 @@ def positions(p, m, fl, st, position, inbound):
             position[demand_node[d], demand_sku[d]] -= backlog[p, d]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def policy_orders(p, t, family, params, pol, m, fl, st, orders, position, scratch):
     """``act`` of a classical policy for path ``p``: orders ``(E, K)`` written into ``orders``.
 
@@ -168,16 +170,27 @@ def policy_orders(p, t, family, params, pol, m, fl, st, orders, position, scratc
                     position[n, k] = position[n, k] - scratch[n, k]
 
 
-@njit(cache=True, parallel=True)
-def run_policy(t0, t1, family, params, pol, m, fl, rp, st, costs, flows):
+@njit(cache=True, error_model="numpy", _nrt=False)
+def run_path(p, t0, t1, family, params, pol, m, fl, rp, st, costs, flows, work):
+    """Periods ``t0`` to ``t1 - 1`` of path ``p`` under a classical policy."""
+    mine = of_path(work, p)
+    orders, position, scratch = work[7][p], work[8][p], work[9][p]
+    for t in range(t0, t1):
+        begin_path(p, t, m, fl, rp, st, costs, flows, mine)
+        policy_orders(p, t, family, params, pol, m, fl, st, orders, position, scratch)
+        end_path(p, t, orders, m, fl, rp, st, costs, flows, mine)
+
+
+@njit(cache=True, error_model="numpy", _nrt=False)
+def run_serial(t0, t1, family, params, pol, m, fl, rp, st, costs, flows, work):
+    """:func:`run_policy` on one thread (few paths: starting threads costs more than they save)."""
+    for p in range(st[0].shape[0]):
+        run_path(p, t0, t1, family, params, pol, m, fl, rp, st, costs, flows, work)
+
+
+# The parallel loop only calls run_path: numba compiles the period step once, outside the parfor.
+@njit(cache=True, parallel=True, error_model="numpy", _nrt=False)
+def run_policy(t0, t1, family, params, pol, m, fl, rp, st, costs, flows, work):
     """Periods ``t0`` to ``t1 - 1`` of every path under a classical policy, paths in parallel."""
-    on_hand, pipeline = st[0], st[1]
-    P, N, K = on_hand.shape[:3]
-    E = pipeline.shape[1]
-    for p in prange(P):
-        work = workspace(N, K, E)
-        orders, position, scratch = np.empty((E, K)), np.empty((N, K)), np.empty((N, K))
-        for t in range(t0, t1):
-            begin_path(p, t, m, fl, rp, st, costs, flows, work)
-            policy_orders(p, t, family, params, pol, m, fl, st, orders, position, scratch)
-            end_path(p, t, orders, m, fl, rp, st, costs, flows, work)
+    for p in prange(st[0].shape[0]):
+        run_path(p, t0, t1, family, params, pol, m, fl, rp, st, costs, flows, work)

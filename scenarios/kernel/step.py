@@ -15,7 +15,12 @@ Arguments come packed in tuples built by :mod:`scenarios.kernel.backend`:
   ``shortage_scale`` ``(P,)``;
 * ``st`` -- the state arrays of :class:`~scenarios.simulator.State`, changed in place;
 * ``costs`` ``(9, P, T)`` in :data:`~scenarios.simulator.COST_PARTS` order and
-  ``flows`` ``(10, P, T)``, added to as the numpy simulator does.
+  ``flows`` ``(10, P, T)``, added to as the numpy simulator does;
+* ``work`` -- scratch arrays with a path axis (:func:`workspace`).
+
+The kernel runs without numba's reference counting (``_nrt=False``): it allocates
+nothing, and a call passing these tuples then costs nanoseconds, not the
+microsecond of counting references to some fifty arrays.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ DEMAND, FILLED, SOLD, BACKLOG, LOST, STOCK, WASTED, EXTERNAL_ORDERS, SHORT_STREA
 ORDER_FIRST, DEMAND_FIRST, ORGYM = range(3)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def stock_of(on_hand, p, n, k):
     """On hand at node ``n``, SKU ``k`` of path ``p``, all ages (``State.stock``)."""
     total = on_hand[p, n, k, 0]
@@ -42,7 +47,7 @@ def stock_of(on_hand, p, n, k):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def take_oldest(on_hand, p, n, k, amount):
     """Remove ``amount`` from node ``n``, SKU ``k``, oldest first (``Simulator._take_oldest``)."""
     A = on_hand.shape[3]
@@ -56,7 +61,7 @@ def take_oldest(on_hand, p, n, k, amount):
         on_hand[p, n, k, a] = held - min(max(amount - (cum - held), 0.0), held)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def receive(p, t, arrivals, m, fl, st, costs, flows, incoming):
     """Put arc arrivals ``(E, K)`` on hand, refusing what exceeds storage (``Simulator._receive``)."""
     customer, storage_capacity, waste_cost, fresh = m[1], m[15], m[18], m[20]
@@ -88,7 +93,7 @@ def receive(p, t, arrivals, m, fl, st, costs, flows, incoming):
             on_hand[p, n, k, fresh[k]] += incoming[n, k]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def arrive(p, t, m, fl, st, costs, flows, work):
     """Take period ``t``'s slot out of the pipeline and receive it (``Simulator._arrive``)."""
     pipeline, in_transit = st[1], st[2]
@@ -103,7 +108,7 @@ def arrive(p, t, m, fl, st, costs, flows, work):
     receive(p, t, arrivals, m, fl, st, costs, flows, incoming)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def place_orders(p, t, orders, m, fl, costs, flows):
     """Orders as placed ``(E, K)``, in place: whole units, MOQ, budget (``Simulator._place_orders``)."""
     external, moq, unit_cost, fixed_cost, budget = m[2], m[4], m[5], m[6], m[29]
@@ -142,7 +147,7 @@ def place_orders(p, t, orders, m, fl, costs, flows):
         flows[EXTERNAL_ORDERS, p, t] += placed_outside
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def requests(p, t, orders, m, fl, rp, st, request, inbound):
     """What each arc asks to ship ``(E, K)``: owed plus ordered, within capacities (``_requests``)."""
     customer, capacity, production_capacity = m[1], m[3], m[16]
@@ -178,7 +183,7 @@ def requests(p, t, orders, m, fl, rp, st, request, inbound):
                 request[e, k] = np.floor(request[e, k] + EPS)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def allocate(p, request, m, fl, st, sent, wanted):
     """What each arc ships ``(E, K)``: suppliers share their stock (``Simulator._allocate``)."""
     supplier, external, prio_alloc, queue = m[0], m[2], m[12], m[13]
@@ -206,7 +211,7 @@ def allocate(p, request, m, fl, st, sent, wanted):
             sent[e, k] = np.floor(q + EPS) if fl[F_INTEGER] else q
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def order_and_ship(p, t, orders, m, fl, rp, st, costs, flows, work):
     """Place ``orders`` ``(E, K)`` and ship what suppliers can (``Simulator._order_and_ship``).
 
@@ -260,7 +265,7 @@ def order_and_ship(p, t, orders, m, fl, rp, st, costs, flows, work):
         receive(p, t, now_arrivals, m, fl, st, costs, flows, work[6])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def serve(p, t, m, fl, rp, st, costs, flows):
     """Serve this period's demand (backlog first) from stock, oldest first (``Simulator._serve``)."""
     demand_node, demand_sku, shortage_cost, price = m[21], m[22], m[23], m[24]
@@ -316,7 +321,7 @@ def serve(p, t, m, fl, rp, st, costs, flows):
         flows[EMPTY_STREAMS, p, t] = empty_streams
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def close_period(p, t, m, fl, rp, st, costs, flows):
     """Age stock, expire bucket 0, book end-of-period costs (the end of ``Simulator.end_period``)."""
     holding_cost, pipeline_cost, waste_cost, perishable = m[17], m[9], m[18], m[19]
@@ -355,7 +360,7 @@ def close_period(p, t, m, fl, rp, st, costs, flows):
         flows[BACKLOG, p, t] = owed
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def begin_path(p, t, m, fl, rp, st, costs, flows, work):
     """Period ``t`` of path ``p`` up to the decision point (``Simulator.begin_period``)."""
     if fl[F_TIMING] != ORGYM:
@@ -364,7 +369,7 @@ def begin_path(p, t, m, fl, rp, st, costs, flows, work):
         serve(p, t, m, fl, rp, st, costs, flows)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def end_path(p, t, orders, m, fl, rp, st, costs, flows, work):
     """The rest of period ``t`` of path ``p`` given its ``orders`` ``(E, K)`` (``Simulator.end_period``)."""
     order_and_ship(p, t, orders, m, fl, rp, st, costs, flows, work)
@@ -375,28 +380,34 @@ def end_path(p, t, orders, m, fl, rp, st, costs, flows, work):
     close_period(p, t, m, fl, rp, st, costs, flows)
 
 
-@njit(cache=True)
-def workspace(N, K, E):
-    """Scratch arrays of one path: ``(E, K)`` x 4, ``(N,)``, ``(N, K)`` x 2."""
-    return (np.empty((E, K)), np.empty((E, K)), np.empty((E, K)), np.empty((E, K)), np.empty(N),
-            np.empty((N, K)), np.empty((N, K)))
+def workspace(P: int, N: int, K: int, E: int) -> tuple:
+    """Scratch arrays, one set per path: the kernel allocates nothing.
+
+    ``(P, E, K)`` x 4, ``(P, N)``, ``(P, N, K)`` x 2, and for the classical rules
+    ``(P, E, K)``, ``(P, N, K)`` x 2.
+    """
+    return (np.empty((P, E, K)), np.empty((P, E, K)), np.empty((P, E, K)), np.empty((P, E, K)),
+            np.empty((P, N)), np.empty((P, N, K)), np.empty((P, N, K)),
+            np.empty((P, E, K)), np.empty((P, N, K)), np.empty((P, N, K)))
+
+
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def of_path(work, p):
+    """Path ``p``'s scratch arrays (views)."""
+    return (work[0][p], work[1][p], work[2][p], work[3][p], work[4][p], work[5][p], work[6][p])
 
 
 # The per-period entry points run paths one after another: called every period from Python, a
 # parallel region's start-up (and, on a busy machine, waiting for its threads) costs more than it saves.
-@njit(cache=True)
-def begin_all(t, m, fl, rp, st, costs, flows):
+@njit(cache=True, error_model="numpy", _nrt=False)
+def begin_all(t, m, fl, rp, st, costs, flows, work):
     """:func:`begin_path` on every path."""
-    on_hand, pipeline = st[0], st[1]
-    P, N, K = on_hand.shape[:3]
-    for p in range(P):
-        begin_path(p, t, m, fl, rp, st, costs, flows, workspace(N, K, pipeline.shape[1]))
+    for p in range(st[0].shape[0]):
+        begin_path(p, t, m, fl, rp, st, costs, flows, of_path(work, p))
 
 
-@njit(cache=True)
-def end_all(t, orders, m, fl, rp, st, costs, flows):
+@njit(cache=True, error_model="numpy", _nrt=False)
+def end_all(t, orders, m, fl, rp, st, costs, flows, work):
     """:func:`end_path` on every path; ``orders`` ``(P, E, K)`` are consumed (changed in place)."""
-    on_hand, pipeline = st[0], st[1]
-    P, N, K = on_hand.shape[:3]
-    for p in range(P):
-        end_path(p, t, orders[p], m, fl, rp, st, costs, flows, workspace(N, K, pipeline.shape[1]))
+    for p in range(st[0].shape[0]):
+        end_path(p, t, orders[p], m, fl, rp, st, costs, flows, of_path(work, p))
