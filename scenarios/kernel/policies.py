@@ -5,6 +5,14 @@ of one of the five families into arrays; :func:`policy_orders` is its ``act``
 for one path, operation by operation (inventory positions, the families' rules,
 level-by-level ordering, :func:`~scenarios.policy.to_arc_orders`); :func:`run_policy`
 simulates periods ``t0`` to ``t1`` of every path with it, never returning to Python.
+
+Another policy may run in the kernel by naming one of its rules: a method
+``kernel_rule() -> (name, params)`` with ``name`` in :data:`KERNEL_RULES`. There is
+one so far, ``"orgym-base-stock"`` (``params``: ``z`` ``(stages,)``, ``capped``):
+OR-Gym's base-stock rule on its serial line (Hubbs et al. 2020; the policy of
+``bench/peers_orgym.py``, where it is described): echelon position
+``cumsum(stock + in_transit - owed by the stage)`` from the retailer, order
+``max(z - position, 0)``, capped at the arc's capacity and the supplier's stock.
 """
 
 from __future__ import annotations
@@ -18,14 +26,16 @@ from scenarios.kernel.step import F_BACKLOG, begin_path, end_path, of_path, stoc
 from scenarios.network import Network
 from scenarios.policies import SQ, SS, BaseStock, CappedBaseStock, EchelonBaseStock, ParametricPolicy
 
-__all__ = ["FAMILY_CODES", "PARALLEL_PATHS", "Rule", "compiled_rule", "policy_orders", "run_policy",
-           "run_serial"]
+__all__ = ["FAMILY_CODES", "KERNEL_RULES", "PARALLEL_PATHS", "Rule", "compiled_rule", "policy_orders",
+           "run_policy", "run_serial"]
 
-BASE_STOCK, ECHELON_BASE_STOCK, S_S, S_Q, CAPPED = range(5)
+BASE_STOCK, ECHELON_BASE_STOCK, S_S, S_Q, CAPPED, ORGYM = range(6)
 PARALLEL_PATHS = 64  # from this many paths a run uses every core (numba's threads)
 #: The classes whose ``act`` the kernel reproduces, with their code and parameter names.
 FAMILY_CODES = {BaseStock: (BASE_STOCK, ("S", "S")), EchelonBaseStock: (ECHELON_BASE_STOCK, ("S", "S")),
                 SS: (S_S, ("s", "S")), SQ: (S_Q, ("s", "Q")), CappedBaseStock: (CAPPED, ("S", "r"))}
+#: Rules a policy may ask for by name (``kernel_rule()``), with their code.
+KERNEL_RULES = {"orgym-base-stock": ORGYM}
 
 
 class Rule(NamedTuple):
@@ -53,18 +63,36 @@ def _as_grid(levels: np.ndarray, by_period: bool) -> np.ndarray:
 def compiled_rule(policy: object, network: Network, n_paths: int) -> Rule | None:
     """The kernel form of ``policy`` (already reset), or ``None`` when the kernel cannot run it.
 
-    Only the five classical classes themselves qualify (a subclass may change ``act``),
-    with parameters per node, per node and SKU or per path (``paths`` or 1 of them).
+    The five classical classes themselves qualify (a subclass may change ``act``),
+    with parameters per node, per node and SKU or per path (``paths`` or 1 of them);
+    so does a policy naming a rule of :data:`KERNEL_RULES` that fits the network.
     """
+    N, K = network.n_nodes, network.n_skus
+    asked = getattr(policy, "kernel_rule", None)
+    if asked is not None:
+        return _named_rule(*asked(), network)
     known = FAMILY_CODES.get(type(policy))
     if known is None or not isinstance(policy, ParametricPolicy) or not policy._levels:
         return None
     code, names = known
     grids = [_as_grid(np.asarray(policy._levels[name], dtype=float), policy.by_period) for name in names]
-    N, K = network.n_nodes, network.n_skus
     if any(g.ndim != 4 or g.shape[2:] != (N, K) or g.shape[1] not in (1, n_paths) for g in grids):
         return None
-    params = np.ascontiguousarray(np.stack(np.broadcast_arrays(*grids)))
+    return _rule(code, np.ascontiguousarray(np.stack(np.broadcast_arrays(*grids))), network)
+
+
+def _named_rule(name: str, values: dict, network: Network) -> Rule | None:
+    """A rule of :data:`KERNEL_RULES` by name; ``None`` where it does not fit the network."""
+    N, E, K = network.n_nodes, network.n_arcs, network.n_skus
+    if name != "orgym-base-stock" or (N, K) != (E, 1) or not np.array_equal(network.customer, np.arange(N)):
+        return None
+    z = np.asarray(values["z"], dtype=float).reshape(1, 1, N, 1)
+    capped = np.full_like(z, float(bool(values["capped"])))
+    return _rule(KERNEL_RULES[name], np.ascontiguousarray(np.stack([z, capped])), network)
+
+
+def _rule(code: int, params: np.ndarray, network: Network) -> Rule:
+    """A :class:`Rule` with the network arrays every rule reads."""
     rank = {n: i for i, level in enumerate(network.levels) for n in level}
     used = sorted({rank[c] for c in network.customer})
     group = np.array([used.index(rank[c]) for c in network.customer], dtype=np.int64)
@@ -127,6 +155,24 @@ def positions(p, m, fl, st, position, inbound):
 
 
 @njit(cache=True, error_model="numpy", _nrt=False, inline="always")
+def _orgym_orders(p, params, m, st, orders):
+    """OR-Gym's base-stock rule on its serial line (stage ``i`` ordering on arc ``i``)."""
+    capacity, on_hand, in_transit, owed, backlog = m[3], st[0], st[2], st[3], st[4]
+    N = orders.shape[0]
+    position = 0.0
+    for i in range(N):
+        local = stock_of(on_hand, p, i, 0) + in_transit[p, i, 0]
+        local -= backlog[p, 0] if i == 0 else owed[p, i - 1, 0]
+        position += local
+        q = max(params[0, 0, 0, i, 0] - position, 0.0)
+        if params[1, 0, 0, i, 0] > 0:
+            q = min(q, capacity[i])
+            if i + 1 < N:
+                q = min(q, stock_of(on_hand, p, i + 1, 0))
+        orders[i, 0] = q
+
+
+@njit(cache=True, error_model="numpy", _nrt=False, inline="always")
 def policy_orders(p, t, family, params, pol, m, fl, st, orders, position, scratch):
     """``act`` of a classical policy for path ``p``: orders ``(E, K)`` written into ``orders``.
 
@@ -141,6 +187,9 @@ def policy_orders(p, t, family, params, pol, m, fl, st, orders, position, scratc
     if params.shape[2] > 1:
         pi = np.int64(p)
     positions(p, m, fl, st, position, scratch)
+    if family == ORGYM:
+        _orgym_orders(p, params, m, st, orders)
+        return
     if family == ECHELON_BASE_STOCK:
         for i in range(N):
             for k in range(K):

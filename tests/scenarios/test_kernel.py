@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -143,6 +145,20 @@ def test_orgym_builtins_on_many_paths(name: str) -> None:
     paths = SamplePaths.draw(spec, 64, seed=11)
     whole_run(spec, paths, BaseStock(S=levels(spec)))
     whole_run(spec, paths, CappedBaseStock(S=levels(spec), r=np.full(len(spec.nodes), 15.0)), kpi_flows=False)
+
+
+@pytest.mark.parametrize("name", ["orgym-inv-v0", "orgym-inv-v1"])
+@pytest.mark.parametrize("capped", [True, False])
+def test_orgym_rule_compiled_equals_its_python_form(name: str, capped: bool) -> None:
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:  # as tests/bench/conftest.py: the bench scripts' `import common`
+        sys.path.insert(0, bench)
+    from bench.peers_orgym import LEVEL_SETS, OrGymBaseStock
+
+    spec = builtin.get(name)
+    paths = SamplePaths.draw(spec, 64, seed=2)
+    for z in LEVEL_SETS[:3]:
+        whole_run(spec, paths, OrGymBaseStock(z, capped))
 
 
 # As in the conservation test: no shrinking (the failing spec and policy are printed in full).
