@@ -211,13 +211,13 @@ class Bridge:
 
     def run(self, policy: Any, t0: int, t1: int) -> bool:
         """Periods ``t0`` to ``t1 - 1`` under ``policy`` in one compiled call; False if not classical."""
-        from scenarios.kernel.policies import PARALLEL_PATHS, compiled_rule, run_policy, run_serial
+        from scenarios.kernel.policies import PARALLEL_WORK, compiled_rule, run_policy, run_serial
 
         sim = self.sim
         rule = compiled_rule(policy, sim.network, sim.n_paths)
         if rule is None:
             return False
-        parallel = sim.n_paths >= PARALLEL_PATHS
+        parallel = sim.n_paths > 1 and sim.n_paths * (t1 - t0) >= PARALLEL_WORK
         name, run = ("run", run_policy) if parallel else ("run_serial", run_serial)
         _call(name, run, t0, t1, rule.family, rule.params, rule.network, self.m, self.fl, self.rp,
               self._state(True), sim._cost_block, sim._flow_block, self.work)

@@ -26,11 +26,13 @@ from scenarios.kernel.step import F_BACKLOG, begin_path, end_path, of_path, stoc
 from scenarios.network import Network
 from scenarios.policies import SQ, SS, BaseStock, CappedBaseStock, EchelonBaseStock, ParametricPolicy
 
-__all__ = ["FAMILY_CODES", "KERNEL_RULES", "PARALLEL_PATHS", "Rule", "compiled_rule", "policy_orders",
+__all__ = ["FAMILY_CODES", "KERNEL_RULES", "PARALLEL_WORK", "Rule", "compiled_rule", "policy_orders",
            "run_policy", "run_serial"]
 
 BASE_STOCK, ECHELON_BASE_STOCK, S_S, S_Q, CAPPED, ORGYM = range(6)
-PARALLEL_PATHS = 64  # from this many paths a run uses every core (numba's threads)
+#: Path-periods from which a run uses every core (numba's threads); below, starting the threads
+#: (on a busy machine, waiting for them) costs more than they save: 30 periods x 64 paths ran slower.
+PARALLEL_WORK = 65536
 #: The classes whose ``act`` the kernel reproduces, with their code and parameter names.
 FAMILY_CODES = {BaseStock: (BASE_STOCK, ("S", "S")), EchelonBaseStock: (ECHELON_BASE_STOCK, ("S", "S")),
                 SS: (S_S, ("s", "S")), SQ: (S_Q, ("s", "Q")), CappedBaseStock: (CAPPED, ("S", "r"))}

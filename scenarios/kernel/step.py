@@ -238,9 +238,12 @@ def order_and_ship(p, t, orders, m, fl, rp, st, costs, flows, work):
             take_oldest(on_hand, p, n, k, node_sku[n, k])
     unfilled, ordering, transport, operating = 0.0, 0.0, 0.0, 0.0
     any_now = False
+    now_slot = t % W
     for e in range(E):
         lead = fixed_lead[e] if fl[F_FIXED_LEAD] else rp[2][p, t, e]
-        slot = (t + lead) % W
+        slot = now_slot + lead  # (t + lead) % W without a division (a fifth of the step's time)
+        while slot >= W:
+            slot -= W
         unsent_arc, sent_arc = 0.0, 0.0
         for k in range(K):
             unsent = owed[p, e, k] + orders[e, k] - sent[e, k]

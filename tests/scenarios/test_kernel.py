@@ -156,7 +156,7 @@ def test_orgym_rule_compiled_equals_its_python_form(name: str, capped: bool) -> 
     from bench.peers_orgym import LEVEL_SETS, OrGymBaseStock
 
     spec = builtin.get(name)
-    paths = SamplePaths.draw(spec, 64, seed=2)
+    paths = SamplePaths.draw(spec, 2200, seed=2)  # 66000 path-periods: the parallel run
     for z in LEVEL_SETS[:3]:
         whole_run(spec, paths, OrGymBaseStock(z, capped))
 
