@@ -18,7 +18,11 @@ taking turns so all three see the same load:
   repeats); its time per path does not depend on how many paths there are,
   so its rate is scaled to the full count (the output says how many it timed).
 
-Then the kernel's compile time: a fresh process with an empty numba cache
+Then tuning: :func:`scenarios.tuning.tune` of echelon base-stock on ``serial-3``
+(400 training paths, seed 1) with each backend, in turns (best of 2), and the
+levels each finds.
+
+Last, the kernel's compile time: a fresh process with an empty numba cache
 (``NUMBA_CACHE_DIR`` a new folder) runs a small simulation with each entry point
 (cold: compiling), and a second process the same (warm: loading the cache).
 
@@ -51,7 +55,7 @@ from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.policies import BaseStock
 from scenarios.simulator import simulate
-from scenarios.tuning import initial_levels
+from scenarios.tuning import initial_levels, tune
 
 ROOT = common.ROOT
 
@@ -184,6 +188,30 @@ def bench_scenario(name: str, path_counts: tuple[int, ...], repeats: int,
     return rows
 
 
+def tuning_speed(repeats: int = 2, log=print) -> dict:
+    """Wall time of tuning echelon base-stock on serial-3 (400 paths) with each backend, and the levels."""
+    spec = builtin.get("serial-3")
+    train = SamplePaths.draw(spec, 400, seed=1)
+    results: dict = {}
+
+    def run(backend: str) -> None:
+        with _backend(backend):
+            results[backend] = tune(spec, "echelon-base-stock", train)
+
+    calls = {b: (lambda b=b: run(b)) for b in ("kernel", "numpy")}
+    best = _best_of(calls, repeats)
+    levels = {b: r.params["S"] for b, r in results.items()}
+    gap = float(np.max(np.abs(np.subtract(levels["kernel"], levels["numpy"]))))
+    out = {"kernel_s": best["kernel"][0], "numpy_s": best["numpy"][0],
+           "speedup": best["numpy"][0] / best["kernel"][0], "levels": levels, "max_level_gap": gap,
+           "train_cost": {b: r.train_cost for b, r in results.items()},
+           "evaluations": {b: r.evaluations for b, r in results.items()}}
+    log(f"tuning echelon base-stock on serial-3, 400 paths: kernel {out['kernel_s']:.2f} s, numpy "
+        f"{out['numpy_s']:.2f} s ({out['speedup']:.1f}x); levels kernel {levels['kernel']}, numpy "
+        f"{levels['numpy']} (largest gap {gap:g}); {out['evaluations']['kernel']} candidates each")
+    return out
+
+
 _COMPILE_SCRIPT = """
 import json, time
 from scenarios import builtin
@@ -252,16 +280,17 @@ def main(argv: list[str] | None = None) -> int:
     meta = dict(facts)
     started = time.perf_counter()
     rows = [r for name in SCENARIOS for r in bench_scenario(name, path_counts, repeats, log)]
+    tuning = tuning_speed(log=log)
     compiling = compile_times(log)
     meta["seconds"] = round(time.perf_counter() - started, 1)
     meta["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     settings = {"periods_measured": PERIODS, "seed": SEED, "repeats": repeats,
                 "policy": "base-stock at initial_levels(spec)['local'], spread over SKUs by demand share"}
-    common.write_record(args.record, "simulator", {"settings": settings, "results": rows,
-                                                   "compile_seconds": compiling}, started=facts)
+    extra = {"tuning": tuning, "compile_seconds": compiling}
+    common.write_record(args.record, "simulator", {"settings": settings, "results": rows, **extra},
+                        started=facts)
     if args.json:
-        print(json.dumps({"machine": meta, "settings": settings, "results": rows,
-                          "compile_seconds": compiling}, indent=2))
+        print(json.dumps({"machine": meta, "settings": settings, "results": rows, **extra}, indent=2))
         return 0
     print()
     print(f"python bench/simulator.py{' --quick' if args.quick else ''}  --  {meta['date']}, "

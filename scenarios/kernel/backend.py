@@ -217,7 +217,9 @@ class Bridge:
         rule = compiled_rule(policy, sim.network, sim.n_paths)
         if rule is None:
             return False
-        parallel = sim.n_paths > 1 and sim.n_paths * (t1 - t0) >= PARALLEL_WORK
+        # numba's default thread pool (workqueue) must not be entered from two threads at once
+        parallel = sim.n_paths > 1 and sim.n_paths * (t1 - t0) >= PARALLEL_WORK \
+            and threading.current_thread() is threading.main_thread()
         name, run = ("run", run_policy) if parallel else ("run_serial", run_serial)
         _call(name, run, t0, t1, rule.family, rule.params, rule.network, self.m, self.fl, self.rp,
               self._state(True), sim._cost_block, sim._flow_block, self.work)
