@@ -22,14 +22,18 @@ must agree to 1e-9; the worst difference is printed.
 stages), base-stock rule included on both sides: OR-Gym stepping one
 environment episode after episode (timed on ``--episodes`` episodes; its rate
 does not depend on the path count) against ``scenarios.simulator.simulate``
-on 1, 64 and 1024 paths, in the same run: the two sides take turns three
-times, best of five each turn, and each keeps its best time. The last line
-is JSON.
+on 1, 64 and 1024 paths -- with the compiled kernel (the default; the rule
+runs inside it, ``OrGymBaseStock.kernel_rule``) and with the numpy reference
+(``ECHELON_BACKEND=numpy``, the rule acting in Python every period) -- in the
+same run: the sides take turns three times, best of five each turn, and each
+keeps its best time. ``speedup_P`` is the kernel's rate over OR-Gym's at ``P``
+paths (``numpy_speedup_P`` the reference's). The last line is JSON.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -38,6 +42,7 @@ import common  # bench/common.py: this checkout first on sys.path (why: there)
 import numpy as np
 
 ROOT = common.ROOT
+VARIABLE = "ECHELON_BACKEND"  # scenarios.kernel.VARIABLE (the peer side cannot import scenarios)
 SCENARIOS = {"orgym-inv-v0": "InvManagement-v0", "orgym-inv-v1": "InvManagement-v1"}
 #: Echelon base-stock levels z (OR-Gym's echelon order-up-to levels, retailer first): a sensible
 #: set near the mean lead-time demand, a lean one where suppliers run short, and a generous one
@@ -178,6 +183,10 @@ class OrGymBaseStock:
             np.minimum(orders[:, :-1], stock[:, 1:], out=orders[:, :-1])
         return orders[..., None]
 
+    def kernel_rule(self) -> tuple[str, dict]:
+        """The same rule compiled (:data:`scenarios.kernel.policies.KERNEL_RULES`): a run is one call."""
+        return "orgym-base-stock", {"z": self.z, "capped": self.capped}
+
 
 def _echelon_profit(spec, paths, z, capped: bool) -> np.ndarray:
     from scenarios.simulator import simulate
@@ -245,16 +254,20 @@ def speed(path_counts: tuple[int, ...], episodes: int, seed: int, log=print) -> 
     sims = {P: SamplePaths.draw(spec, P, seed=seed + 2) for P in path_counts}
     policy = OrGymBaseStock(SPEED_LEVELS)
     peer_loop = peer_step = np.inf
-    best = dict.fromkeys(path_counts, np.inf)
+    best = {(b, P): np.inf for b in ("kernel", "numpy") for P in path_counts}
+    simulate(spec, sims[path_counts[0]], policy, network=net)  # compiled (or loaded) before timing
     for _ in range(ROUNDS):
         if not missing:
             out = run_peer(Path(__file__), "speed", {"demand": demand, "z": SPEED_LEVELS})
             peer_loop, peer_step = min(peer_loop, float(out["loop_s"])), min(peer_step, float(out["step_s"]))
-        for P, paths in sims.items():
-            for _ in range(REPEATS):
-                started = time.perf_counter()
-                simulate(spec, paths, policy, network=net)
-                best[P] = min(best[P], time.perf_counter() - started)
+        for backend in ("kernel", "numpy"):
+            os.environ[VARIABLE] = backend
+            for P, paths in sims.items():
+                for _ in range(REPEATS):
+                    started = time.perf_counter()
+                    simulate(spec, paths, policy, network=net)
+                    best[backend, P] = min(best[backend, P], time.perf_counter() - started)
+    os.environ.pop(VARIABLE)
     peer_rate = peer_step_rate = None
     if not missing:
         stage_periods = demand.size * stages
@@ -264,15 +277,21 @@ def speed(path_counts: tuple[int, ...], episodes: int, seed: int, log=print) -> 
             f"({peer_step_rate:,.0f} counting env.step only)")
     rows = []
     for P, paths in sims.items():
-        rate = P * paths.n_periods * stages / best[P]
-        row = {"paths": P, "echelon_s": best[P], "echelon_stage_periods_per_s": rate,
-               "orgym_stage_periods_per_s": peer_rate,
+        rate = P * paths.n_periods * stages / best["kernel", P]
+        numpy_rate = P * paths.n_periods * stages / best["numpy", P]
+        row = {"paths": P, "backend": "kernel", "echelon_s": best["kernel", P],
+               "echelon_stage_periods_per_s": rate, "orgym_stage_periods_per_s": peer_rate,
                "ratio": rate / peer_rate if peer_rate else None,
-               "ratio_vs_step_only": rate / peer_step_rate if peer_step_rate else None}
+               "ratio_vs_step_only": rate / peer_step_rate if peer_step_rate else None,
+               "numpy_s": best["numpy", P], "numpy_stage_periods_per_s": numpy_rate,
+               "numpy_ratio": numpy_rate / peer_rate if peer_rate else None,
+               "kernel_over_numpy": rate / numpy_rate}
         rows.append(row)
-        ratio = f"{row['ratio']:.1f}x (vs env.step alone {row['ratio_vs_step_only']:.1f}x)" if peer_rate \
-            else "OR-Gym skipped"
-        log(f"  echelon {P:5d} paths: {best[P]:.4f} s, {rate:,.0f} stage-periods/s; ratio {ratio}")
+        ratio = f"{row['ratio']:.1f}x (vs env.step alone {row['ratio_vs_step_only']:.1f}x), numpy " \
+            f"{row['numpy_ratio']:.1f}x" if peer_rate else "OR-Gym skipped"
+        log(f"  echelon {P:5d} paths: kernel {best['kernel', P]:.4f} s ({rate:,.0f} stage-periods/s), numpy "
+            f"{best['numpy', P]:.4f} s ({numpy_rate:,.0f}); kernel/numpy {row['kernel_over_numpy']:.1f}x; "
+            f"ratio to OR-Gym {ratio}")
     return rows
 
 
@@ -302,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         "orgym_stage_periods_per_s": rows[0]["orgym_stage_periods_per_s"],
         "echelon_stage_periods_per_s": {str(p): r["echelon_stage_periods_per_s"] for p, r in at.items()},
         "speedup_1": at[1]["ratio"], "speedup_64": at[64]["ratio"], "speedup_1024": at[1024]["ratio"],
+        "numpy_speedup_1": at[1]["numpy_ratio"], "numpy_speedup_1024": at[1024]["numpy_ratio"],
         "speedup_1024_vs_step_only": at[1024]["ratio_vs_step_only"],
         "date": facts["date"], "commit": facts["commit"],
     }

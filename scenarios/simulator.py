@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scenarios.budget import check_trace
+from scenarios.kernel.backend import Bridge, checked_orders, choose
 from scenarios.network import Network
 from scenarios.paths import SamplePaths
 from scenarios.policy import Policy
@@ -188,7 +189,10 @@ class Simulator:
 
     Attributes: ``state`` (the :class:`~scenarios.simulator.State` the policy
     sees), ``t`` (the period in progress or next), ``costs`` and ``flows``
-    (name -> ``(P, T)``, filled as periods finish), ``trace``.
+    (name -> ``(P, T)``, filled as periods finish), ``trace``, ``backend``
+    (``"kernel"``: the compiled step of :mod:`scenarios.kernel`, or ``"numpy"``:
+    the methods below, the reference) and ``backend_reason`` (why;
+    :func:`scenarios.kernel.backend.choose`).
     """
 
     def __init__(self, spec: Spec, paths: SamplePaths, network: Network | None = None, *,
@@ -239,8 +243,10 @@ class Simulator:
         self._fixed_lead = lead[0, 0].copy() if fixed else None  # (E,)
         self._fixed_now = None if not fixed else (self._fixed_lead == 0)
 
-        self.costs = {k: np.zeros((P, T)) for k in COST_PARTS}
-        self.flows = {k: np.zeros((P, T)) for k in _FLOWS}
+        self._cost_block = np.zeros((len(COST_PARTS), P, T))  # one array, so the kernel fills them all
+        self._flow_block = np.zeros((len(_FLOWS), P, T))
+        self.costs = dict(zip(COST_PARTS, self._cost_block, strict=True))
+        self.flows = dict(zip(_FLOWS, self._flow_block, strict=True))
         self.trace: dict[str, np.ndarray] = {}
         if record:
             check_trace(spec, P, T)
@@ -251,6 +257,8 @@ class Simulator:
             self.trace["stock"] = np.zeros((P, T + 1, N, K))
             self.trace["in_transit"] = np.zeros((P, T + 1, E, K))
             self.trace["stock"][:, 0] = self.state.stock
+        self.backend, self.backend_reason = choose(record, P * T)
+        self._kernel = Bridge(self) if self.backend == "kernel" else None
 
     # ------------------------------------------------------------------ public
     @property
@@ -270,10 +278,12 @@ class Simulator:
         t = self.t
         state = self.state
         state.t = t
-        if not self._ship_first:
+        if self._kernel is not None:
+            self._kernel.begin(t)
+        elif not self._ship_first:
             self._arrive(t)  # 1. receive
         # 3. demand-first: serve before ordering
-        if self.spec.timing == "demand-first":
+        if self.spec.timing == "demand-first" and self._kernel is None:
             self._serve(t)
         self._in_period = True
         return state
@@ -287,6 +297,10 @@ class Simulator:
             raise RuntimeError("end_period() needs begin_period() first")
         t = self.t
         state, net = self.state, self.network
+        if self._kernel is not None:
+            self._kernel.end(t, checked_orders(orders, self, t))
+            self._in_period, self.t = False, t + 1
+            return
         self._order_and_ship(orders, t)
         if self._ship_first:
             self._arrive(t)  # OR-Gym: suppliers shipped from stock held before this period's arrivals
@@ -320,6 +334,17 @@ class Simulator:
         """Simulate one whole period with ``policy`` choosing the orders."""
         state = self.begin_period()
         self.end_period(policy.act(state, self.t))
+
+    def run_compiled(self, policy: Policy, stop: int) -> bool:
+        """Periods up to ``stop`` in one compiled call, if the kernel runs ``policy`` (reset, classical).
+
+        Returns False, having done nothing, otherwise (:mod:`scenarios.kernel.policies`).
+        """
+        stop = min(stop, self.n_periods)
+        if self._kernel is None or self._in_period or not self._kernel.run(policy, self.t, stop):
+            return False
+        self.t, self.state.t = stop, stop - 1  # as after begin_period(stop - 1)
+        return True
 
     def total_cost(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Cost net of revenue ``(paths, stop - start)`` of periods ``start:stop``.
@@ -406,14 +431,7 @@ class Simulator:
         Charges the fixed ordering cost and counts the external orders.
         """
         net, spec, costs = self.network, self.spec, self.costs
-        shape = (self.n_paths, net.n_arcs, net.n_skus)
-        orders = np.asarray(orders, dtype=float)
-        if orders.shape != shape:
-            raise ValueError(f"policy {self.policy_name!r} returned orders shaped {orders.shape}, "
-                             f"expected (paths, arcs, skus) = {shape}")
-        if not np.isfinite(orders).all():
-            raise ValueError(f"policy {self.policy_name!r} returned non-finite orders in period {t}")
-        orders = np.maximum(orders, 0.0)
+        orders = np.maximum(checked_orders(orders, self, t), 0.0)
         if net.integer:
             orders = np.rint(orders)
         if self._has_moq:
@@ -567,8 +585,11 @@ def simulate(spec: Spec, paths: SamplePaths, policy: Policy, record: bool = Fals
     task = f"simulating {policy.name} on {paths.n_paths} paths"
     if progress is not None:
         progress(task, 0, sim.n_periods)
+    # Classical policies run inside the kernel (in 20 calls for a progress bar); others act in Python.
+    chunk = sim.n_periods if progress is None else max(1, -(-sim.n_periods // 20))
     while not sim.done:
-        sim.step(policy)
+        if not sim.run_compiled(policy, sim.t + chunk):
+            sim.step(policy)
         if progress is not None:
             progress(task, sim.t, sim.n_periods)
     return sim.run()
