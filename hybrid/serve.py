@@ -26,7 +26,7 @@ from importlib import metadata
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scenarios.errors import SpecError
 from scenarios.evaluate import training_paths
@@ -67,6 +67,14 @@ class DecideRequest(BaseModel):
     backlog: PerNode = Field(default_factory=dict, description="External demand owed: node -> SKU -> units.")
     last_demand: PerNode = Field(default_factory=dict, description="Last period's demand: node -> SKU -> "
                                  "units (agents that watch demand use it).")
+
+    @field_validator("period", mode="before")
+    @classmethod
+    def _whole_number(cls, value: Any) -> Any:
+        """JSON Schema's integers include ``206.0``; strict parsing alone would refuse it."""
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
 
 
 class Order(BaseModel):
