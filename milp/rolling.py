@@ -149,6 +149,10 @@ class RollingHorizonPolicy:
         (:func:`milp.futures_model.build_futures_model`); default ``scenarios`` (two stages).
     :param seed: seed of the futures: path ``p`` in period ``t`` draws from ``[seed, p, t]``,
         so a path's plans do not depend on how many paths run.
+    :param shortage_weight: multiplier on the shortage costs the planner plans with (not on the
+        costs it is charged): above 1 it buys more protection than the plan's own trade-off,
+        e.g. against the downward bias of a quantile estimated from few futures. A lever for
+        tuning and for the hybrid's agent.
     :param terminal: value of the stock left on hand at the window's end: ``"none"`` (0), or
         ``"replacement"``: what it would cost to bring a unit there again (the cheapest chain of
         unit, transport and operating costs from an external supplier), so the plan does not
@@ -162,7 +166,7 @@ class RollingHorizonPolicy:
                  time_limit: float = 10.0, mip_gap: float = 0.01, threads: int = 1,
                  integer: bool | None = None, formulation: str = "tight", safety_mode: str = "soft",
                  persistent: bool = True, scenarios: int = 1, branches: int | None = None, seed: int = 0,
-                 terminal: str = "none") -> None:
+                 terminal: str = "none", shortage_weight: float = 1.0) -> None:
         require_timing(spec, "the rolling-horizon planner", PLANNED_TIMINGS)
         if not isinstance(horizon, int | np.integer) or horizon < 1:
             raise SpecError("horizon", f"must be an integer >= 1, got {horizon!r}")
@@ -194,6 +198,9 @@ class RollingHorizonPolicy:
         if not isinstance(branches, int | np.integer) or branches < 1 or scenarios % branches:
             raise SpecError("branches", f"must be an integer >= 1 dividing scenarios = {scenarios}, "
                             f"got {branches!r}")
+        if not (np.isfinite(shortage_weight) and shortage_weight > 0):
+            raise SpecError("shortage_weight", f"must be a number > 0, got {shortage_weight}")
+        self.shortage_weight = float(shortage_weight)
         self.futures, self.branches = int(scenarios), int(branches)
         self.seed, self.terminal = int(seed), terminal
         self.spec = spec
@@ -302,7 +309,8 @@ class RollingHorizonPolicy:
     def describe(self) -> dict[str, Any]:
         """The planner's settings (for JSON)."""
         return {"horizon": self.horizon, "scenarios": self.futures, "branches": self.branches,
-                "seed": self.seed, "terminal": self.terminal, "safety": np.round(self.safety, 6).tolist(),
+                "seed": self.seed, "terminal": self.terminal, "shortage_weight": self.shortage_weight,
+                "safety": np.round(self.safety, 6).tolist(),
                 "forecast": self.forecast, "quantile": self.quantile, "window": self.window,
                 "time_limit": self.time_limit, "mip_gap": self.mip_gap, "threads": self.threads,
                 "integer": self.integer, "formulation": self.formulation,
@@ -397,7 +405,8 @@ class RollingHorizonPolicy:
                 "owed": state.owed[p], "backlog": state.backlog[p],
                 "safety": self._safety[p] if self._safety.ndim == 3 else self._safety,
                 "alive": alive, "hold_scale": float(state.paths.holding_scale[p]),
-                "shortage_scale": float(state.paths.shortage_scale[p]), "terminal_value": self._terminal}
+                "shortage_scale": self.shortage_weight * float(state.paths.shortage_scale[p]),
+                "terminal_value": self._terminal}
 
 
 def replacement_cost(network: Network) -> np.ndarray:
@@ -418,7 +427,7 @@ def replacement_cost(network: Network) -> np.ndarray:
 
 
 _TEXT_KEYS = ("horizon", "safety", "forecast", "quantile", "window", "time_limit", "mip_gap", "threads",
-              "scenarios", "branches", "seed", "terminal")
+              "scenarios", "branches", "seed", "terminal", "shortage_weight")
 
 
 def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
@@ -428,7 +437,7 @@ def rolling_from_params(spec: Spec, params: dict[str, list[float | str]] | None,
     Keys: ``horizon``, ``safety`` (1 value, or one per node), ``forecast``,
     ``quantile``, ``window``, ``time_limit``, ``mip_gap``, ``threads``, ``scenarios``
     (futures planned against), ``branches`` (of a three-stage tree), ``seed`` (of the
-    futures), ``terminal``; every key but
+    futures), ``terminal``, ``shortage_weight``; every key but
     ``safety`` takes one value.
 
     :raises SpecError: an unknown key, several values for a one-value key, or a bad value.

@@ -164,3 +164,13 @@ def test_a_disruption_drawn_for_now_does_not_forbid_the_shared_order() -> None:
     blocks = future_blocks(policy._planning.model)
     assert all(b.available[0, 0].value == 1.0 for b in blocks)
     assert any(b.available[0, j].value == 0.0 for b in blocks for j in range(1, 6))
+
+
+def test_a_heavier_shortage_weight_buys_more_protection() -> None:
+    spec = load("lost-sales-poisson")
+    paths = SamplePaths.draw(spec, 3, 20, seed=2, warmup=0)
+    stock = [simulate(spec, paths, RollingHorizonPolicy(spec, horizon=5, scenarios=8, shortage_weight=w))
+             .flows["stock"].mean() for w in (1.0, 3.0)]
+    assert stock[1] > stock[0]
+    with pytest.raises(SpecError, match="shortage_weight"):
+        RollingHorizonPolicy(spec, shortage_weight=0.0)
