@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
+from test_calibrate import EXAMPLES, GEN  # the example generator, loaded once (tests/scenarios)
 
 from scenarios.calibrate import calibrate, read_history
 from scenarios.calibrate.drift import drift, pit
@@ -18,19 +18,7 @@ from scenarios.processes import DemandProcess, Promotion, Seasonality
 from scenarios.simulator import simulate
 from scenarios.spec import load
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
 SPLIT = "2025-05-15"  # the example history: 500 days to calibrate on, 230 to test
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_history", EXAMPLES / "make_history.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
 
 
 def _split(tmp_path: Path, scale: dict | None = None) -> tuple[Path, Path]:
