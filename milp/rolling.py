@@ -13,9 +13,10 @@ acts before this period's demand, which is the window's first demand; under
 ``demand-first`` it acts after it, so window period 0 carries no new demand
 (its backlog is already in the state). Under ``orgym`` it acts before the
 period's arrivals too: they are window period 0's scheduled arrivals, and
-suppliers ship from the stock they held before them. Random lead times are planned at their
-expected value rounded to whole periods; the planner does not know about
-disruptions (every arc is planned as available).
+suppliers ship from the stock they held before them. With one future (``scenarios=1``)
+random lead times are planned at their expected value rounded to whole periods and every
+arc as available; with several, each future draws its own lead times and disruptions
+(:mod:`scenarios.futures`), the current period always available.
 """
 
 from __future__ import annotations
