@@ -2,21 +2,24 @@
 
 :func:`build_futures_model` puts ``M`` copies of the deterministic window
 model (:func:`milp.model.populate`) side by side, one Pyomo block per future,
-and ties them together by non-anticipativity: the shipments and setups of
-window period 0 -- the orders placed now -- are the same in every future
-(``here_and_now``, ``setup_now``), while every later decision is recourse,
-chosen per future. The objective is the mean of the futures' window costs, so
-the plan is the sample-average approximation of the two-stage program
+and ties them together by non-anticipativity: the shipments of window
+period 0 -- the orders placed now -- are the same in every future
+(``here_and_now``), while every later shipment is recourse, chosen per
+future. The objective is the mean of the futures' window costs, so the plan is
+the sample-average approximation of the two-stage program
 
     min  E_xi [ cost(x_0, x_1..H-1(xi); xi) ]
 
 over the ``M`` futures ``xi`` drawn by the scenario's own processes
-(:mod:`scenarios.futures`).
+(:mod:`scenarios.futures`). Each future has its own demand and arc availability
+(mutable parameters, redrawn every period) and its own lead-time table
+(structural, drawn once per run). With ``M = 1`` the planner uses
+:func:`milp.model.build_model` itself: the deterministic planner, unchanged.
 
 Setups are shared too, in every window period (a static-dynamic plan in the
 sense of Bookbinder & Tan 1988: when to order is fixed now, how much is
-recourse): with a binary per future and period the branch and bound grew
-beyond a minute a window on seasonal-grocery at ``M = 3``, while shared setups
+recourse; ``setup_now``, ``moq_now``): with a binary per future and period the
+branch and bound took 12-26 s a window on seasonal-grocery at ``M = 3``, while shared setups
 keep the deterministic model's binaries. Every future keeps its echelon cover
 inequalities (:mod:`milp.model_cover`): kept in future 0 only, the relaxation
 loosened so much that a window at ``M = 3`` took 12-23 s instead of 3-4 s.
@@ -26,10 +29,7 @@ divergent network the warehouse's order now must cover each store's future
 needs as if the stores' next orders were made knowing their demand: stock is
 buffered twice. ``branches`` makes the program a three-stage tree instead:
 window period 1's decisions are shared by the futures that agree on what is
-seen before them. Each future has its own demand and arc
-availability (mutable parameters, redrawn every period) and its own lead-time
-table (structural, drawn once per run). With ``M = 1`` the planner uses
-:func:`milp.model.build_model` itself: the deterministic planner, unchanged.
+seen before them (``stage_two``).
 """
 
 from __future__ import annotations
