@@ -14,7 +14,7 @@ import numpy as np
 import pulp
 from pyomo.common.tee import capture_output
 
-from milp.model import NAIVE_BIG_M, SAFETY_KNEE, expected_lead_times
+from milp.model import NAIVE_BIG_M, SAFETY_KNEE, expected_lead_times, safety_penalty_of
 from scenarios.errors import SpecError
 from scenarios.network import Network
 
@@ -58,7 +58,7 @@ def solve_pulp(network: Network, horizon: int, *, on_hand: np.ndarray, demand: n
     model.add_stock_rows()
     model.add_demand_rows()
     model.add_arc_rows(bound=bound, available=available)
-    penalty = float(network.shortage_cost.max(initial=0.0)) if safety_penalty is None else safety_penalty
+    penalty = safety_penalty_of(network, safety_penalty)
     prob = model.prob
     prob += model.cost(hold_scale=hold_scale, shortage_scale=shortage_scale, penalty=penalty)
 
